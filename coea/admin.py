@@ -1,0 +1,70 @@
+"""Topic administration through kafka-python: create every topic of `coea.topics`, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coea.settings import Settings, get_settings
+from coea.topics import ALL_TOPICS, TopicSpec
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    name: str
+    created: bool
+    partitions: int
+    cleanup_policy: str
+
+
+def create_topics(
+    settings: Settings | None = None, topics: tuple[TopicSpec, ...] = ALL_TOPICS
+) -> list[TopicResult]:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    settings = settings or get_settings()
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="coea-admin")
+    try:
+        existing = set(admin.list_topics())
+        results = []
+        for spec in topics:
+            name = spec.name(settings)
+            parts = spec.partitions or settings.topic_partitions
+            created = False
+            if name not in existing:
+                try:
+                    admin.create_topics(
+                        [NewTopic(name, parts, 1, topic_configs=spec.config())], timeout_ms=15000
+                    )
+                    created = True
+                except TopicAlreadyExistsError:
+                    pass
+            results.append(TopicResult(name, created, parts, spec.cleanup_policy))
+        return results
+    finally:
+        admin.close()
+
+
+def describe_topic_configs(names: list[str], settings: Settings | None = None) -> dict[str, dict]:
+    """Cleanup policy and partition count of existing topics (for status and tests)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    settings = settings or get_settings()
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="coea-admin")
+    try:
+        out: dict[str, dict] = {n: {} for n in names}
+        for meta in admin.describe_topics(names):
+            out[meta["topic"]]["partitions"] = len(meta["partitions"])
+        resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
+        for resp in admin.describe_configs(resources):
+            for res in resp.resources:
+                name, entries = res[3], res[4]
+                for entry in entries:
+                    if entry[0] == "cleanup.policy":
+                        out[name]["cleanup.policy"] = entry[1]
+        return out
+    finally:
+        admin.close()

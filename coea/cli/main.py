@@ -1,0 +1,57 @@
+"""`coea`: one console script, one subcommand per job.
+
+Subcommands are loaded lazily (`--help` stays fast and does not import torch). A subcommand
+whose module is not there yet is left out of the listing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+#: name -> "module:attribute" of a click command or group.
+COMMANDS: dict[str, str] = {
+    "broker": "coea.cli.broker_cmd:broker",
+    "topics": "coea.cli.topics_cmd:topics",
+    "schemas": "coea.cli.schemas_cmd:schemas",
+    "smoke": "coea.cli.smoke_cmd:smoke",
+    "worker": "coea.cli.worker_cmd:worker",
+    "replay": "coea.cli.replay_cmd:replay",
+    "state": "coea.cli.state_cmd:state",
+    "groups": "coea.cli.groups_cmd:groups",
+    "pco": "coea.cli.pco_cmd:pco",
+    "learner": "coea.cli.learner_cmd:learner",
+    "evaluate": "coea.cli.evaluate_cmd:evaluate",
+    "demo": "coea.cli.demo_cmd:demo",
+}
+
+
+def _available(name: str) -> bool:
+    module = COMMANDS[name].split(":")[0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in COMMANDS if _available(n))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _available(cmd_name):
+            return None
+        module, attr = COMMANDS[cmd_name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="coea-stream", prog_name="coea")
+def cli() -> None:
+    """coea-stream: streaming serendipitous recommendation (CoEA) on Apache Kafka.
+
+    Settings come from COEA_* environment variables or a coea.toml / COEA_CONFIG file;
+    `coea <command> --help` describes each command.
+    """

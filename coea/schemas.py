@@ -1,0 +1,200 @@
+"""Wire records of coea-stream (pydantic v2). Every topic's value is one of these, as JSON.
+
+`docs/events.md` documents them with examples; `coea schemas export DIR` writes their JSON
+Schemas. Validation errors name the offending field (pydantic's `loc`), see `describe_error`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+FeatureValue = Union[str, int, float, bool]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class _EventBase(_Record):
+    event_id: Id = Field(description="Unique id; redelivered events with the same id count once.")
+    user_id: Id
+    item_id: Id
+    category: str | None = Field(None, description="Item category, if the producer knows it.")
+    ts: int = Field(ge=0, description="Event time in milliseconds since the Unix epoch.")
+    value: float | None = Field(None, description="Rating, dwell time or order amount.")
+    features: dict[str, FeatureValue] | None = Field(
+        None, description="Sparse user features (age, gender, ...); the latest ones win."
+    )
+
+
+class ClickEvent(_EventBase):
+    kind: Literal["click"] = "click"
+
+
+class ExposureEvent(_EventBase):
+    """An item shown to the user and not clicked (the reward model's negatives)."""
+
+    kind: Literal["exposure"] = "exposure"
+
+
+class OrderEvent(_EventBase):
+    kind: Literal["order"] = "order"
+
+
+Event = Annotated[Union[ClickEvent, ExposureEvent, OrderEvent], Field(discriminator="kind")]
+EVENT_ADAPTER: TypeAdapter[ClickEvent | ExposureEvent | OrderEvent] = TypeAdapter(Event)
+
+
+class ItemRecord(_Record):
+    """Item catalogue entry (topic ``items``, compacted, keyed by item_id)."""
+
+    item_id: Id
+    category: str = Field(min_length=1, description="The item's category c(item).")
+    categories: list[str] = Field(default_factory=list, description="All categories, if several.")
+    title: str | None = None
+
+
+class DeadLetter(_Record):
+    """An event that failed validation, with its original bytes (base64) and why."""
+
+    reason: str
+    original_b64: str
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    ts: int
+
+    @classmethod
+    def of(cls, raw: bytes, reason: str, source_topic: str, ts: int, **kw: int | None) -> DeadLetter:
+        return cls(
+            reason=reason,
+            original_b64=base64.b64encode(raw).decode(),
+            source_topic=source_topic,
+            ts=ts,
+            **kw,
+        )
+
+    def original(self) -> bytes:
+        return base64.b64decode(self.original_b64)
+
+
+class TrainingWindow(_Record):
+    """All a learner needs about one user active in one window (topic ``training-windows``)."""
+
+    window_id: int = Field(ge=0)
+    user_id: Id
+    long_items: list[str] = Field(description="Filtered long-term items I'_long (eq. 3), oldest first.")
+    long_categories: list[str] = Field(default_factory=list, description="c(i) for long_items.")
+    short_categories: list[str] = Field(description="C_short: categories of the last K clicks.")
+    short_set: list[str] = Field(description="C'_short: ordered set of short_categories.")
+    positives: list[str] = Field(description="Categories clicked in this window, in order.")
+    negatives: list[str] = Field(description="Categories exposed but not clicked in this window.")
+    features: dict[str, FeatureValue] = Field(default_factory=dict)
+    ts_start: int
+    ts_end: int
+
+
+class UserGroup(_Record):
+    """user -> CSID assignment (topic ``user-groups``, compacted)."""
+
+    user_id: Id
+    csid: list[int] = Field(min_length=1, description="RQ-VAE code indices, one per level.")
+    group: int = Field(ge=0, description="The group id of the CSID after mapping to M_N groups.")
+    model_version: str
+    ts: int
+
+
+class CategoryScore(_Record):
+    category: str
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class NovelCategoryRow(_Record):
+    """One row of the novel-category table: key = CSID (+) hash(C'_short)."""
+
+    type: Literal["row"] = "row"
+    key: str
+    group: int
+    short_hash: str
+    categories: list[CategoryScore]
+    version: int = Field(ge=1)
+    cycle: int = Field(ge=0)
+    model_version: str
+    ts: int
+
+
+class VersionMarker(_Record):
+    """Published after all rows of a version: readers switch to a version only on its marker."""
+
+    type: Literal["marker"] = "marker"
+    version: int = Field(ge=1)
+    cycle: int = Field(ge=0)
+    rows: int = Field(ge=0)
+    ts: int
+
+
+TableRecord = Annotated[Union[NovelCategoryRow, VersionMarker], Field(discriminator="type")]
+TABLE_ADAPTER: TypeAdapter[NovelCategoryRow | VersionMarker] = TypeAdapter(TableRecord)
+
+#: Every wire record, by the name used in docs and JSON Schema files.
+RECORDS: dict[str, type[BaseModel] | TypeAdapter] = {
+    "event": EVENT_ADAPTER,
+    "item": ItemRecord,
+    "dead-letter": DeadLetter,
+    "training-window": TrainingWindow,
+    "user-group": UserGroup,
+    "novel-category-table": TABLE_ADAPTER,
+}
+
+
+class RecordError(ValueError):
+    """A record that cannot be decoded or validated; the message names what is wrong."""
+
+
+def describe_error(err: ValidationError) -> str:
+    """One line per problem: ``field.path: message (got value)``."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "<record>"
+        got = e.get("input")
+        got_s = "" if isinstance(got, dict) else f" (got {got!r})"[:80]
+        parts.append(f"{loc}: {e['msg']}{got_s}")
+    return "; ".join(parts)
+
+
+def decode_event(raw: bytes, max_bytes: int = 16_384) -> ClickEvent | ExposureEvent | OrderEvent:
+    """Decode and validate one event; raise RecordError with a reason naming the field."""
+    if raw is None:
+        raise RecordError("empty record (null value)")
+    if len(raw) > max_bytes:
+        raise RecordError(f"oversized payload: {len(raw)} bytes > {max_bytes}")
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordError(f"bad JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise RecordError(f"bad JSON: expected an object, got {type(obj).__name__}")
+    if "kind" not in obj:
+        raise RecordError("kind: field required (one of click, exposure, order)")
+    if obj["kind"] not in ("click", "exposure", "order"):
+        raise RecordError(f"kind: unknown event kind {obj['kind']!r} (click, exposure, order)")
+    try:
+        return EVENT_ADAPTER.validate_python(obj)
+    except ValidationError as exc:
+        raise RecordError(describe_error(exc)) from None
+
+
+def json_schemas() -> dict[str, dict]:
+    """JSON Schema of every wire record, by record name."""
+    out = {}
+    for name, rec in RECORDS.items():
+        out[name] = rec.json_schema() if isinstance(rec, TypeAdapter) else rec.model_json_schema()
+    return out

@@ -1,0 +1,95 @@
+"""Runtime settings, read from the environment (prefix ``COEA_``) and an optional config file.
+
+Every setting has a default that works on one machine. Precedence: explicit arguments >
+environment variables > the TOML/JSON file named by ``COEA_CONFIG`` (or ``coea.toml`` in the
+working directory) > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path | None:
+    name = os.environ.get("COEA_CONFIG")
+    if name:
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"COEA_CONFIG names {path}, which is not a file")
+        return path
+    default = Path("coea.toml")
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    """All settings of coea-stream. Field names map to ``COEA_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="COEA_", extra="ignore")
+
+    # --- broker -------------------------------------------------------------------------
+    kafka_host: str = Field("127.0.0.1", description="Host the broker listens on and clients use.")
+    kafka_port: int = Field(9092, description="Broker client port.")
+    kafka_controller_port: int = Field(9093, description="KRaft controller port.")
+    kafka_home: Path = Field(
+        REPO_ROOT / "var" / "kafka",
+        description="Where the broker keeps its data (kraft/), logs (logs/) and pid file.",
+    )
+    kafka_start_timeout_s: float = Field(90.0, description="How long `broker up` waits.")
+    kafka_heap: str = Field("512m", description="Broker JVM heap (-Xmx and -Xms).")
+
+    # --- topics -------------------------------------------------------------------------
+    topic_prefix: str = Field("coea", description="Prefix of every topic name (tests isolate by it).")
+    topic_partitions: int = Field(4, description="Partitions of the keyed topics.")
+
+    # --- stream state (paper sec. 4.2.1, 4.2.4) ------------------------------------------
+    tau: int = Field(5, description="Long-term click filter threshold tau (eq. 3).")
+    short_k: int = Field(10, description="K: length of the short-term click window.")
+    long_cap: int = Field(200, description="Cap on the filtered long-term sequence per user.")
+    negatives_cap: int = Field(50, description="Cap on recent exposed-but-unclicked categories.")
+    max_event_bytes: int = Field(16_384, description="Larger event payloads go to the DLQ.")
+    dedup_horizon: int = Field(10_000, description="Event ids remembered per user for idempotence.")
+
+    # --- storage and artifacts -----------------------------------------------------------
+    data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Worker state (RocksDB) root.")
+    artifacts_dir: Path = Field(REPO_ROOT / "var" / "artifacts", description="Model artifacts.")
+    seed: int = Field(0, description="Global random seed.")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.kafka_host}:{self.kafka_port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None and path.suffix == ".toml":
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        elif path is not None:
+            sources.append(JsonConfigSettingsSource(settings_cls, json_file=path))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
