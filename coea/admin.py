@@ -57,14 +57,11 @@ def describe_topic_configs(names: list[str], settings: Settings | None = None) -
     try:
         out: dict[str, dict] = {n: {} for n in names}
         for meta in admin.describe_topics(names):
-            out[meta["topic"]]["partitions"] = len(meta["partitions"])
+            out[meta["name"]]["partitions"] = len(meta["partitions"])
         resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
-        for resp in admin.describe_configs(resources):
-            for res in resp.resources:
-                name, entries = res[3], res[4]
-                for entry in entries:
-                    if entry[0] == "cleanup.policy":
-                        out[name]["cleanup.policy"] = entry[1]
+        configs = admin.describe_configs(resources)["topic"]
+        for name, entries in configs.items():
+            out[name]["cleanup.policy"] = entries["cleanup.policy"]["value"]
         return out
     finally:
         admin.close()

@@ -61,7 +61,10 @@ def _paths(settings: Settings) -> BrokerPaths:
 def fetch_jars() -> Path:
     """Make sure the broker jars are cached; returns the libs folder."""
     if not shutil.which("java"):
-        raise BrokerError("java is not on PATH: the Kafka broker needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+        raise BrokerError(
+            "java is not on PATH: the Kafka broker needs Java 17+ "
+            "(apt-get install openjdk-17-jre-headless)"
+        )
     proc = subprocess.run(["bash", str(INFRA / "fetch.sh")], capture_output=True, text=True)
     if proc.returncode != 0:
         raise BrokerError(f"fetching the Kafka jars failed:\n{proc.stdout}{proc.stderr}")
@@ -85,10 +88,14 @@ def _java(settings: Settings, main: str, *args: str, paths: BrokerPaths) -> list
 
 
 def _render_config(settings: Settings, paths: BrokerPaths) -> None:
-    text = (INFRA / "server.properties.template").read_text().format(
-        port=settings.kafka_port,
-        controller_port=settings.kafka_controller_port,
-        data_dir=paths.data,
+    text = (
+        (INFRA / "server.properties.template")
+        .read_text()
+        .format(
+            port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port,
+            data_dir=paths.data,
+        )
     )
     paths.config.write_text(text)
 
@@ -97,8 +104,16 @@ def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
     if (paths.data / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-    cmd = _java(settings, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                "-c", str(paths.config), paths=paths)
+    cmd = _java(
+        settings,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id,
+        "-c",
+        str(paths.config),
+        paths=paths,
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BrokerError(f"formatting KRaft storage failed:\n{proc.stdout}{proc.stderr}")
@@ -168,7 +183,10 @@ class BrokerStatus:
         if self.answering:
             return f"a broker not started by coea answers at {self.address}"
         if self.running:
-            return f"starting or stuck: pid {self.pid} is alive but {self.address} does not answer (logs: {self.logs})"
+            return (
+                f"starting or stuck: pid {self.pid} is alive but {self.address} "
+                f"does not answer (logs: {self.logs})"
+            )
         return f"stopped: nothing answers at {self.address}"
 
 
@@ -202,7 +220,9 @@ def up(settings: Settings | None = None, echo=print) -> BrokerStatus:
         with open(paths.stdout, "ab") as out:
             proc = subprocess.Popen(
                 _java(settings, "kafka.Kafka", str(paths.config), paths=paths),
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         paths.pid_file.write_text(str(proc.pid))

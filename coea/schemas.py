@@ -50,6 +50,7 @@ class OrderEvent(_EventBase):
 
 
 Event = Annotated[Union[ClickEvent, ExposureEvent, OrderEvent], Field(discriminator="kind")]
+EVENT_KINDS = ("click", "exposure", "order")
 EVENT_ADAPTER: TypeAdapter[ClickEvent | ExposureEvent | OrderEvent] = TypeAdapter(Event)
 
 
@@ -73,7 +74,9 @@ class DeadLetter(_Record):
     ts: int
 
     @classmethod
-    def of(cls, raw: bytes, reason: str, source_topic: str, ts: int, **kw: int | None) -> DeadLetter:
+    def of(
+        cls, raw: bytes, reason: str, source_topic: str, ts: int, **kw: int | None
+    ) -> DeadLetter:
         return cls(
             reason=reason,
             original_b64=base64.b64encode(raw).decode(),
@@ -91,7 +94,9 @@ class TrainingWindow(_Record):
 
     window_id: int = Field(ge=0)
     user_id: Id
-    long_items: list[str] = Field(description="Filtered long-term items I'_long (eq. 3), oldest first.")
+    long_items: list[str] = Field(
+        description="Filtered long-term items I'_long (eq. 3), oldest first."
+    )
     long_categories: list[str] = Field(default_factory=list, description="c(i) for long_items.")
     short_categories: list[str] = Field(description="C_short: categories of the last K clicks.")
     short_set: list[str] = Field(description="C'_short: ordered set of short_categories.")
@@ -159,11 +164,18 @@ class RecordError(ValueError):
     """A record that cannot be decoded or validated; the message names what is wrong."""
 
 
-def describe_error(err: ValidationError) -> str:
-    """One line per problem: ``field.path: message (got value)``."""
+def describe_error(err: ValidationError, tags: tuple[str, ...] = ()) -> str:
+    """One line per problem: ``field.path: message (got value)``.
+
+    ``tags`` are discriminator values that pydantic puts first in a union member's error path
+    (``click.ts``); they are dropped so the message names the field itself (``ts``).
+    """
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "<record>"
+        loc_parts = list(e["loc"])
+        if loc_parts and loc_parts[0] in tags:
+            loc_parts = loc_parts[1:]
+        loc = ".".join(str(p) for p in loc_parts) or "<record>"
         got = e.get("input")
         got_s = "" if isinstance(got, dict) else f" (got {got!r})"[:80]
         parts.append(f"{loc}: {e['msg']}{got_s}")
@@ -184,12 +196,12 @@ def decode_event(raw: bytes, max_bytes: int = 16_384) -> ClickEvent | ExposureEv
         raise RecordError(f"bad JSON: expected an object, got {type(obj).__name__}")
     if "kind" not in obj:
         raise RecordError("kind: field required (one of click, exposure, order)")
-    if obj["kind"] not in ("click", "exposure", "order"):
+    if obj["kind"] not in EVENT_KINDS:
         raise RecordError(f"kind: unknown event kind {obj['kind']!r} (click, exposure, order)")
     try:
         return EVENT_ADAPTER.validate_python(obj)
     except ValidationError as exc:
-        raise RecordError(describe_error(exc)) from None
+        raise RecordError(describe_error(exc, tags=EVENT_KINDS)) from None
 
 
 def json_schemas() -> dict[str, dict]:

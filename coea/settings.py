@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     kafka_heap: str = Field("512m", description="Broker JVM heap (-Xmx and -Xms).")
 
     # --- topics -------------------------------------------------------------------------
-    topic_prefix: str = Field("coea", description="Prefix of every topic name (tests isolate by it).")
+    topic_prefix: str = Field(
+        "coea", description="Prefix of every topic name (tests isolate by it)."
+    )
     topic_partitions: int = Field(4, description="Partitions of the keyed topics.")
 
     # --- stream state (paper sec. 4.2.1, 4.2.4) ------------------------------------------

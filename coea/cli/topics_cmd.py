@@ -28,4 +28,7 @@ def list_() -> None:
     """Print the topics this project uses and what each carries (no broker needed)."""
     settings = get_settings()
     for spec in ALL_TOPICS:
-        click.echo(f"{spec.name(settings):<32} key={spec.key:<26} cleanup={spec.cleanup_policy:<8} {spec.description}")
+        click.echo(
+            f"{spec.name(settings):<32} key={spec.key:<26} "
+            f"cleanup={spec.cleanup_policy:<8} {spec.description}"
+        )

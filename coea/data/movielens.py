@@ -84,11 +84,15 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
 
 
 def _sorted(ratings: list[Rating]) -> list[Rating]:
-    return sorted(ratings, key=lambda r: (r.ts, int(r.user_id) if r.user_id.isdigit() else 0,
-                                          r.user_id, r.item_id))
+    return sorted(
+        ratings,
+        key=lambda r: (r.ts, int(r.user_id) if r.user_id.isdigit() else 0, r.user_id, r.item_id),
+    )
 
 
-def _parse_rating(parts: list[str], path: Path, n: int, problems: list[ReadProblem]) -> Rating | None:
+def _parse_rating(
+    parts: list[str], path: Path, n: int, problems: list[ReadProblem]
+) -> Rating | None:
     if len(parts) != 4:
         problems.append(ReadProblem(str(path), n, f"expected 4 fields, got {len(parts)}"))
         return None
@@ -96,7 +100,9 @@ def _parse_rating(parts: list[str], path: Path, n: int, problems: list[ReadProbl
     try:
         value, secs = float(rating), int(ts)
     except ValueError:
-        problems.append(ReadProblem(str(path), n, f"rating/timestamp not numeric: {rating!r}, {ts!r}"))
+        problems.append(
+            ReadProblem(str(path), n, f"rating/timestamp not numeric: {rating!r}, {ts!r}")
+        )
         return None
     if not user.strip() or not item.strip():
         problems.append(ReadProblem(str(path), n, "empty user or item id"))
@@ -116,13 +122,17 @@ def load_ml_100k(root: str | Path) -> RatingLog:
         if len(flags) != len(genre_names) or any(f not in ("0", "1") for f in flags):
             problems.append(ReadProblem(str(root / "u.item"), n, "genre flags malformed"))
             continue
-        genres = tuple(g for g, f in zip(genre_names, flags, strict=True) if f == "1") or ("unknown",)
+        genres = tuple(g for g, f in zip(genre_names, flags, strict=True) if f == "1") or (
+            "unknown",
+        )
         items[parts[0]] = ItemInfo(parts[0], parts[1], genres)
     users: dict[str, dict[str, str | int]] = {}
     for n, line in _lines(root / "u.user", "latin-1"):
         parts = line.split("|")
         if len(parts) != 5 or not parts[1].isdigit():
-            problems.append(ReadProblem(str(root / "u.user"), n, "expected id|age|gender|occupation|zip"))
+            problems.append(
+                ReadProblem(str(root / "u.user"), n, "expected id|age|gender|occupation|zip")
+            )
             continue
         users[parts[0]] = {"age": int(parts[1]), "gender": parts[2], "occupation": parts[3]}
     ratings = []
@@ -141,7 +151,9 @@ def load_ml_1m(root: str | Path) -> RatingLog:
     for n, line in _lines(root / "movies.dat", "latin-1"):
         parts = line.split("::")
         if len(parts) != 3:
-            problems.append(ReadProblem(str(root / "movies.dat"), n, "expected MovieID::Title::Genres"))
+            problems.append(
+                ReadProblem(str(root / "movies.dat"), n, "expected MovieID::Title::Genres")
+            )
             continue
         genres = tuple(g for g in parts[2].split("|") if g) or ("unknown",)
         items[parts[0]] = ItemInfo(parts[0], parts[1], genres)
@@ -149,7 +161,11 @@ def load_ml_1m(root: str | Path) -> RatingLog:
     for n, line in _lines(root / "users.dat", "latin-1"):
         parts = line.split("::")
         if len(parts) != 5 or not parts[2].isdigit():
-            problems.append(ReadProblem(str(root / "users.dat"), n, "expected UserID::Gender::Age::Occupation::Zip"))
+            problems.append(
+                ReadProblem(
+                    str(root / "users.dat"), n, "expected UserID::Gender::Age::Occupation::Zip"
+                )
+            )
             continue
         users[parts[0]] = {"gender": parts[1], "age": int(parts[2]), "occupation": parts[3]}
     ratings = []

@@ -1,0 +1,61 @@
+"""Settings: defaults, COEA_ environment variables and the optional config file."""
+
+from __future__ import annotations
+
+import pytest
+
+from coea.settings import Settings
+from coea.topics import ALL_TOPICS, EVENTS, NOVEL_CATEGORIES
+
+
+def test_defaults_work_on_one_machine(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for key in list(__import__("os").environ):
+        if key.startswith("COEA_"):
+            monkeypatch.delenv(key)
+    s = Settings()
+    assert s.bootstrap_servers == "127.0.0.1:9092"
+    assert s.tau == 5 and s.topic_prefix == "coea"
+
+
+def test_environment_overrides(monkeypatch):
+    monkeypatch.setenv("COEA_KAFKA_PORT", "19092")
+    monkeypatch.setenv("COEA_TAU", "3")
+    s = Settings()
+    assert s.bootstrap_servers.endswith(":19092") and s.tau == 3
+
+
+def test_config_file(monkeypatch, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('tau = 7\ntopic_prefix = "prod"\n')
+    monkeypatch.setenv("COEA_CONFIG", str(cfg))
+    monkeypatch.delenv("COEA_TAU", raising=False)
+    monkeypatch.delenv("COEA_TOPIC_PREFIX", raising=False)
+    s = Settings()
+    assert s.tau == 7
+    assert EVENTS.name(s) == "prod.events"
+    monkeypatch.setenv("COEA_TAU", "2")
+    assert Settings().tau == 2  # environment beats the file
+
+
+def test_missing_config_file_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("COEA_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(FileNotFoundError, match="nope.toml"):
+        Settings()
+
+
+def test_invalid_setting_names_the_field(monkeypatch):
+    monkeypatch.setenv("COEA_KAFKA_PORT", "not-a-port")
+    with pytest.raises(ValueError, match="kafka_port"):
+        Settings()
+
+
+def test_topic_policies():
+    by_suffix = {t.suffix: t for t in ALL_TOPICS}
+    assert {s for s, t in by_suffix.items() if t.cleanup_policy == "compact"} == {
+        "items",
+        "user-groups",
+        "novel-categories",
+    }
+    assert NOVEL_CATEGORIES.partitions == 1
+    assert len({t.suffix for t in ALL_TOPICS}) == len(ALL_TOPICS)
