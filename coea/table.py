@@ -1,0 +1,141 @@
+"""The novel-category table's wire protocol (topic ``novel-categories``): keys, versions, readers.
+
+Key of a row: ``{group}:{short_hash}`` where ``short_hash = stable_hash(C'_short)``: the first
+16 hex digits of SHA-256 over the UTF-8 bytes of the categories joined by U+001F (unit
+separator), in C'_short's order. It is the same in every process and Python version (no
+``hash()``, no salt).
+
+Publishing version v (one partition, so order is kept):
+  1. every row of v, on record key ``{slot}/{key}`` with ``slot = v % 2`` (double buffering:
+     an interrupted publish of v never overwrites the rows of the visible version v-1, even
+     after log compaction);
+  2. the marker (record key ``__version__``) naming v, its slot and its row count;
+  3. tombstones (null values) for every row key of the other slot (version v-1's rows), so
+     after compaction the topic holds exactly one complete version.
+Readers switch to version v only when its marker arrives and all its rows are there; until
+then they keep serving v-1. Re-publishing the same version after a crash is idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from coea.schemas import TABLE_ADAPTER, CategoryScore, NovelCategoryRow, VersionMarker
+
+MARKER_KEY = "__version__"
+SEPARATOR = "\x1f"
+
+
+def stable_hash(short_set: Sequence[str]) -> str:
+    """Process- and version-independent hash of an ordered category set C'_short."""
+    data = SEPARATOR.join(short_set).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def table_key(group: int, short_set: Sequence[str]) -> str:
+    """The table key CSID-group (+) hash(C'_short)."""
+    return f"g{group}:{stable_hash(short_set)}"
+
+
+def slot_of(version: int) -> int:
+    return version % 2
+
+
+def record_key(version: int, key: str) -> str:
+    return f"{slot_of(version)}/{key}"
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row before publishing: a group, the C'_short it was generated for, scored categories."""
+
+    group: int
+    short_set: tuple[str, ...]
+    categories: tuple[tuple[str, float], ...]
+
+    @property
+    def key(self) -> str:
+        return table_key(self.group, self.short_set)
+
+
+def version_records(
+    rows: Iterable[TableRow],
+    version: int,
+    cycle: int,
+    model_version: str,
+    ts: int,
+    previous_keys: Iterable[str] = (),
+) -> list[tuple[str, bytes | None]]:
+    """All (record key, value) pairs that publish one version, in publishing order.
+
+    ``previous_keys`` are the table keys of the version before (their rows get tombstones).
+    """
+    out: list[tuple[str, bytes | None]] = []
+    keys = set()
+    for row in sorted(rows, key=lambda r: r.key):
+        keys.add(row.key)
+        rec = NovelCategoryRow(
+            key=row.key,
+            group=row.group,
+            short_hash=stable_hash(row.short_set),
+            categories=[CategoryScore(category=c, score=s) for c, s in row.categories],
+            version=version,
+            cycle=cycle,
+            model_version=model_version,
+            ts=ts,
+        )
+        out.append((record_key(version, row.key), rec.to_bytes()))
+    marker = VersionMarker(version=version, cycle=cycle, rows=len(keys), ts=ts)
+    out.append((MARKER_KEY, marker.to_bytes()))
+    out += [(f"{slot_of(version - 1)}/{k}", None) for k in sorted(set(previous_keys))]
+    return out
+
+
+@dataclass
+class TableView:
+    """A reader's materialised table: feed it every record of the topic in order.
+
+    ``rows`` holds only the last complete version (key -> NovelCategoryRow); ``version`` is
+    that version (0 before any).
+    """
+
+    version: int = 0
+    cycle: int = -1
+    rows: dict[str, NovelCategoryRow] = field(default_factory=dict)
+    _slots: dict[int, dict[str, NovelCategoryRow]] = field(default_factory=lambda: {0: {}, 1: {}})
+
+    def apply(self, key: str, value: bytes | None) -> bool:
+        """Apply one record; True when a new version became visible."""
+        if key == MARKER_KEY:
+            if value is None:
+                return False
+            marker = TABLE_ADAPTER.validate_json(value)
+            assert isinstance(marker, VersionMarker)
+            return self._switch(marker)
+        slot_s, _, table_k = key.partition("/")
+        slot = int(slot_s)
+        if value is None:
+            self._slots[slot].pop(table_k, None)
+            return False
+        row = TABLE_ADAPTER.validate_json(value)
+        assert isinstance(row, NovelCategoryRow)
+        self._slots[slot][table_k] = row
+        return False
+
+    def _switch(self, marker: VersionMarker) -> bool:
+        if marker.version <= self.version:
+            return False
+        rows = {
+            k: r
+            for k, r in self._slots[slot_of(marker.version)].items()
+            if r.version == marker.version
+        }
+        if len(rows) != marker.rows:
+            return False  # rows missing: keep serving the previous complete version
+        self.version, self.cycle, self.rows = marker.version, marker.cycle, rows
+        return True
+
+    def lookup(self, group: int, short_set: Sequence[str]) -> NovelCategoryRow | None:
+        return self.rows.get(table_key(group, short_set))

@@ -1,0 +1,77 @@
+"""Publishing and reading the novel-category table on Kafka (protocol in coea/table.py).
+
+`publish_version` is what the learner calls once a cycle's artifacts are durable;
+`read_table` is the client function for consumers who read the topic directly.
+"""
+
+from __future__ import annotations
+
+import time
+
+from coea.settings import Settings, get_settings
+from coea.table import TableView
+from coea.topics import NOVEL_CATEGORIES
+
+
+def publish_version(
+    records: list[tuple[str, bytes | None]],
+    settings: Settings | None = None,
+    producer=None,
+) -> int:
+    """Send one version's records (from `coea.table.version_records`) in order; returns count.
+
+    Uses acks=all and an idempotent producer, and flushes before returning, so when this
+    returns the whole version (rows, marker, tombstones) is durable on the broker.
+    """
+    from kafka import KafkaProducer
+
+    settings = settings or get_settings()
+    own = producer is None
+    if own:
+        producer = KafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            max_in_flight_requests_per_connection=1,
+            linger_ms=5,
+        )
+    topic = NOVEL_CATEGORIES.name(settings)
+    try:
+        for key, value in records:
+            producer.send(topic, value, key=key.encode(), partition=0)
+        producer.flush()
+    finally:
+        if own:
+            producer.close()
+    return len(records)
+
+
+def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> TableView:
+    """Read the whole table topic from the beginning up to its current end; return the view.
+
+    Only complete versions are ever visible in the returned view.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    settings = settings or get_settings()
+    tp = TopicPartition(NOVEL_CATEGORIES.name(settings), 0)
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    view = TableView()
+    try:
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        deadline = time.monotonic() + timeout_s
+        while consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"table topic not read to offset {end} within {timeout_s}s")
+            for msgs in consumer.poll(timeout_ms=500).values():
+                for m in msgs:
+                    view.apply(m.key.decode(), m.value)
+    finally:
+        consumer.close()
+    return view

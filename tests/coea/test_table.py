@@ -1,0 +1,102 @@
+"""The novel-category table protocol: stable keys, complete versions only, tombstones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coea.table import MARKER_KEY, TableRow, TableView, stable_hash, table_key, version_records
+
+
+def _rows(n: int, tag: str = "a") -> list[TableRow]:
+    return [
+        TableRow(group=i % 3, short_set=(f"c{i}", tag), categories=((f"n{i}", 0.9),))
+        for i in range(n)
+    ]
+
+
+def test_hash_is_a_fixed_function_of_the_ordered_set():
+    # A fixed vector: if this changes, every published key changes.
+    assert stable_hash(["Drama", "Sci-Fi"]) == "5d3356752f2e4bed"
+    assert stable_hash(["Drama", "Sci-Fi"]) != stable_hash(["Sci-Fi", "Drama"])
+    assert table_key(12, ["Drama"]).startswith("g12:")
+
+
+def test_hash_is_identical_in_another_process():
+    code = "from coea.table import stable_hash; print(stable_hash(['Drama', 'Film-Noir', 'é']))"
+    env = {"PYTHONHASHSEED": "12345"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+    assert out == stable_hash(["Drama", "Film-Noir", "é"])
+    assert len(out) == 16 and int(out, 16) >= 0
+
+
+def _feed(view: TableView, records):
+    for key, value in records:
+        view.apply(key, value)
+
+
+def test_version_visible_only_after_its_marker():
+    view = TableView()
+    recs = version_records(_rows(5), version=1, cycle=1, model_version="m1", ts=1)
+    _feed(view, recs[:-1])  # rows only
+    assert view.version == 0 and view.rows == {}
+    view.apply(*recs[-1])
+    assert view.version == 1 and len(view.rows) == 5
+
+
+def test_interrupted_publish_keeps_previous_version():
+    view = TableView()
+    v1 = version_records(_rows(4), 1, 1, "m1", 1)
+    _feed(view, v1)
+    v2 = version_records(_rows(6, "b"), 2, 2, "m2", 2, previous_keys=[r.key for r in _rows(4)])
+    _feed(view, v2[:3])  # crash after three rows of version 2
+    assert view.version == 1 and {r.version for r in view.rows.values()} == {1}
+    _feed(view, v2)  # the restarted learner re-publishes version 2 from the start
+    assert view.version == 2 and len(view.rows) == 6
+    assert {r.version for r in view.rows.values()} == {2}
+
+
+def test_tombstones_remove_the_previous_version_rows():
+    view = TableView()
+    old = _rows(4)
+    _feed(view, version_records(old, 1, 1, "m1", 1))
+    v2 = version_records(_rows(2, "b"), 2, 2, "m2", 2, previous_keys=[r.key for r in old])
+    tombstones = [k for k, v in v2 if v is None]
+    assert len(tombstones) == 4 and all(k.startswith("1/") for k in tombstones)
+    _feed(view, v2)
+    assert view._slots[1] == {}
+
+
+def test_marker_with_missing_rows_is_not_switched_to():
+    view = TableView()
+    recs = version_records(_rows(3), 1, 1, "m", 1)
+    view.apply(*recs[0])
+    view.apply(*recs[-1])
+    assert view.version == 0
+
+
+@given(st.lists(st.integers(min_value=0, max_value=7), min_size=1, max_size=6))
+def test_any_prefix_of_a_publish_shows_a_complete_version(cut_points):
+    """Wherever a publish stops, a reader sees exactly one complete earlier version."""
+    view = TableView()
+    prev: list[str] = []
+    published: dict[int, set[str]] = {0: set()}
+    for v, cut in enumerate(cut_points, start=1):
+        rows = _rows(3 + v % 3, tag=str(v))
+        recs = version_records(rows, v, v, f"m{v}", v, previous_keys=prev)
+        published[v] = {r.key for r in rows}
+        _feed(view, recs[:cut])
+        assert view.version in (v - 1, v)
+        assert set(view.rows) == published[view.version]
+        _feed(view, recs)
+        prev = list(published[v])
+        assert view.version == v and set(view.rows) == published[v]
+
+
+def test_marker_key_is_reserved():
+    assert all(k != MARKER_KEY for k, _ in version_records(_rows(3), 1, 1, "m", 1)[:-1])
