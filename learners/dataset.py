@@ -1,0 +1,92 @@
+"""D_k: what the learner knows at the start of cycle k, accumulated from training windows.
+
+Pure and JSON-serialisable, so a cycle's snapshot can be written with its artifacts and a
+restarted learner resumes from it. Each TrainingWindow replaces the user's sequences (they are
+the stream's current state) and adds the window's positives and negatives to bounded per-user
+histories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from coea.schemas import TrainingWindow
+
+
+@dataclass
+class UserRecord:
+    """The latest state of one user as the stream reported it, plus window feedback."""
+
+    user_id: str
+    long_items: list[str]
+    long_categories: list[str]
+    short_categories: list[str]
+    short_set: list[str]
+    negatives: list[str]
+    positives: list[str]
+    features: dict
+    last_window: int
+    windows: int = 1
+
+
+def _bounded_merge(old: list[str], new: Iterable[str], cap: int) -> list[str]:
+    """Append new items (moving repeats to the end), keep the last cap."""
+    out = list(old)
+    for c in new:
+        if c in out:
+            out.remove(c)
+        out.append(c)
+    return out[-cap:]
+
+
+@dataclass
+class WindowStore:
+    """Per-user records and counters of D_k (the paper's stored behaviour data)."""
+
+    users: dict[str, UserRecord] = field(default_factory=dict)
+    records: int = 0  # |D_k|: training-window records seen so far
+    window_ids: set[int] = field(default_factory=set)
+    cap: int = 50
+
+    def add(self, tw: TrainingWindow) -> bool:
+        """Add one window record; returns True when its window id is new."""
+        self.records += 1
+        prev = self.users.get(tw.user_id)
+        clicked = set(tw.positives)
+        old_neg = [c for c in prev.negatives if c not in clicked] if prev else []
+        negatives = _bounded_merge(old_neg, [c for c in tw.negatives if c not in clicked], self.cap)
+        positives = _bounded_merge(prev.positives if prev else [], tw.positives, self.cap)
+        self.users[tw.user_id] = UserRecord(
+            user_id=tw.user_id,
+            long_items=list(tw.long_items),
+            long_categories=list(tw.long_categories),
+            short_categories=list(tw.short_categories),
+            short_set=list(tw.short_set),
+            negatives=negatives,
+            positives=positives,
+            features=dict(tw.features),
+            last_window=max(tw.window_id, prev.last_window if prev else tw.window_id),
+            windows=(prev.windows + 1) if prev else 1,
+        )
+        new = tw.window_id not in self.window_ids
+        self.window_ids.add(tw.window_id)
+        return new
+
+    def active_since(self, window_id: int) -> list[UserRecord]:
+        """Users with a window at or after window_id, in user-id order."""
+        return [u for _, u in sorted(self.users.items()) if u.last_window >= window_id]
+
+    def to_json(self) -> dict:
+        return {
+            "records": self.records,
+            "window_ids": sorted(self.window_ids),
+            "cap": self.cap,
+            "users": [asdict(u) for _, u in sorted(self.users.items())],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> WindowStore:
+        store = cls(records=d["records"], window_ids=set(d["window_ids"]), cap=d["cap"])
+        store.users = {u["user_id"]: UserRecord(**u) for u in d["users"]}
+        return store

@@ -1,0 +1,65 @@
+"""D_k accumulation from training windows."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coea.schemas import TrainingWindow
+from learners.dataset import WindowStore
+
+
+def _tw(user="u1", wid=0, pos=("A",), neg=("B",), short=("A", "C")):
+    return TrainingWindow(
+        window_id=wid,
+        user_id=user,
+        long_items=["i1"],
+        long_categories=["A"],
+        short_categories=list(short),
+        short_set=list(dict.fromkeys(short)),
+        positives=list(pos),
+        negatives=list(neg),
+        ts_start=0,
+        ts_end=1,
+    )
+
+
+def test_latest_sequences_win_and_feedback_accumulates():
+    store = WindowStore()
+    assert store.add(_tw(wid=0, pos=("A",), neg=("B", "C")))
+    assert not store.add(_tw(user="u2", wid=0))
+    assert store.add(_tw(wid=1, pos=("C",), neg=("D",), short=("C", "A")))
+    u = store.users["u1"]
+    assert u.short_categories == ["C", "A"] and u.windows == 2 and u.last_window == 1
+    assert u.positives == ["A", "C"]
+    assert u.negatives == ["B", "D"]  # C was clicked later: no longer a negative
+    assert store.records == 3 and store.window_ids == {0, 1}
+
+
+def test_active_since():
+    store = WindowStore()
+    store.add(_tw(user="a", wid=0))
+    store.add(_tw(user="b", wid=3))
+    assert [u.user_id for u in store.active_since(1)] == ["b"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("abc"),
+            st.integers(0, 5),
+            st.lists(st.sampled_from("PQRSTU"), max_size=4),
+            st.lists(st.sampled_from("PQRSTU"), max_size=4),
+        ),
+        max_size=30,
+    )
+)
+def test_snapshot_round_trip_and_caps(events):
+    store = WindowStore(cap=3)
+    for user, wid, pos, neg in events:
+        store.add(_tw(user=user, wid=wid, pos=pos, neg=neg))
+    again = WindowStore.from_json(store.to_json())
+    assert again == store
+    for u in store.users.values():
+        assert len(u.negatives) <= 3 and len(u.positives) <= 3
+        assert len(set(u.negatives)) == len(u.negatives)
