@@ -144,6 +144,7 @@ class VersionMarker(_Record):
     cycle: int = Field(ge=0)
     rows: int = Field(ge=0)
     ts: int
+    default_group: int | None = Field(None, description="Group of users with no CSID yet.")
 
 
 TableRecord = Annotated[Union[NovelCategoryRow, VersionMarker], Field(discriminator="type")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -63,11 +64,73 @@ class Settings(BaseSettings):
     negatives_cap: int = Field(50, description="Cap on recent exposed-but-unclicked categories.")
     max_event_bytes: int = Field(16_384, description="Larger event payloads go to the DLQ.")
     dedup_horizon: int = Field(10_000, description="Event ids remembered per user for idempotence.")
+    filter_unit: Literal["item", "category"] = Field(
+        "item",
+        description="What tau counts: 'item' = clicks on the item (paper, click logs); "
+        "'category' = clicks on the item's category (rating data such as MovieLens).",
+    )
+    long_candidates_cap: int = Field(
+        1_000, description="Cap on distinct long-term items remembered before filtering."
+    )
+    click_counts_cap: int = Field(
+        2_000, description="Cap on per-item (and per-category) click counters per user."
+    )
+    features_cap: int = Field(64, description="Cap on sparse feature keys kept per user.")
+
+    # --- training windows (stream_app) ----------------------------------------------------
+    window_mode: Literal["time", "count"] = Field(
+        "time", description="'time': windows of window_seconds of event time; 'count': "
+        "windows of window_events events per partition."
+    )
+    window_seconds: int = Field(86_400, description="Length of a time window (event time).")
+    window_events: int = Field(10_000, description="Events per partition in a count window.")
+    window_cap: int = Field(200, description="Cap on positives/negatives per user per window.")
+    window_idle_flush_s: float = Field(
+        60.0, description="Close a partition's open window after this long without events "
+        "(wall clock); 0 disables."
+    )
+
+    # --- replay (coea replay) --------------------------------------------------------------
+    click_threshold: float = Field(4.0, description="Rating >= this is a click, else an exposure.")
+    category_mode: Literal["genre", "genre-combo"] = Field(
+        "genre", description="MovieLens category of an item: first genre or all genres joined."
+    )
+
+    # --- stream worker (coea worker) ----------------------------------------------------------
+    worker_web_host: str = Field("127.0.0.1", description="Host of the worker's web views.")
+    worker_web_port: int = Field(6066, description="Port of the worker's web views.")
+    worker_batch_size: int = Field(1_000, description="Events the worker processes per batch.")
+    worker_batch_wait_s: float = Field(0.05, description="Longest wait to fill a batch.")
+    worker_session_timeout_s: float = Field(
+        10.0, description="Consumer session timeout: how soon a dead worker's partitions move."
+    )
+    worker_store: str = Field("rocksdb://", description="Faust table store URL.")
 
     # --- storage and artifacts -----------------------------------------------------------
     data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Worker state (RocksDB) root.")
     artifacts_dir: Path = Field(REPO_ROOT / "var" / "artifacts", description="Model artifacts.")
     seed: int = Field(0, description="Global random seed.")
+
+    # --- learner (coea learner) -----------------------------------------------------------
+    learner_group_id: str = Field("coea-learner", description="Consumer group of the learner.")
+    learner_cycle_windows: int = Field(
+        4, description="Run a cycle every N complete training windows."
+    )
+    learner_cycle_minutes: float = Field(
+        0.0, description="Also run a cycle every T minutes of wall clock (0: off; not replayable)."
+    )
+    learner_idle_seconds: float = Field(
+        20.0, description="Close the pending cycle after this long without new windows (0: off)."
+    )
+    learner_drift: bool = Field(True, description="ADWIN drift on uptake triggers a cycle early.")
+    learner_dsie_refit_every: int = Field(
+        0, description="Re-fit DSIE every N cycles (0: fit at cycle 1, then re-assign only)."
+    )
+    learner_max_keys: int = Field(20_000, description="(group, C'_short) keys scored per cycle.")
+    learner_profile: Literal["default", "small"] = Field(
+        "default",
+        description="Model sizes: 'default' (paper settings) or 'small' (fast demo/tests).",
+    )
 
     @property
     def bootstrap_servers(self) -> str:

@@ -19,7 +19,7 @@ then they keep serving v-1. Re-publishing the same version after a crash is idem
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coea.schemas import TABLE_ADAPTER, CategoryScore, NovelCategoryRow, VersionMarker
@@ -67,6 +67,7 @@ def version_records(
     model_version: str,
     ts: int,
     previous_keys: Iterable[str] = (),
+    default_group: int | None = None,
 ) -> list[tuple[str, bytes | None]]:
     """All (record key, value) pairs that publish one version, in publishing order.
 
@@ -87,7 +88,9 @@ def version_records(
             ts=ts,
         )
         out.append((record_key(version, row.key), rec.to_bytes()))
-    marker = VersionMarker(version=version, cycle=cycle, rows=len(keys), ts=ts)
+    marker = VersionMarker(
+        version=version, cycle=cycle, rows=len(keys), ts=ts, default_group=default_group
+    )
     out.append((MARKER_KEY, marker.to_bytes()))
     out += [(f"{slot_of(version - 1)}/{k}", None) for k in sorted(set(previous_keys))]
     return out
@@ -103,6 +106,7 @@ class TableView:
 
     version: int = 0
     cycle: int = -1
+    default_group: int | None = None
     rows: dict[str, NovelCategoryRow] = field(default_factory=dict)
     _slots: dict[int, dict[str, NovelCategoryRow]] = field(default_factory=lambda: {0: {}, 1: {}})
 
@@ -135,7 +139,69 @@ class TableView:
         if len(rows) != marker.rows:
             return False  # rows missing: keep serving the previous complete version
         self.version, self.cycle, self.rows = marker.version, marker.cycle, rows
+        self.default_group = marker.default_group
         return True
 
     def lookup(self, group: int, short_set: Sequence[str]) -> NovelCategoryRow | None:
         return self.rows.get(table_key(group, short_set))
+
+    def serve(self, group: int | None, short_set: Sequence[str]) -> tuple[list, str]:
+        """Categories for a user and the rule that gave them (see `resolve`)."""
+        return resolve(self.lookup, group, self.default_group, short_set)
+
+
+def resolve(
+    lookup: Callable[[int, Sequence[str]], NovelCategoryRow | None],
+    group: int | None,
+    default_group: int | None,
+    short_set: Sequence[str],
+) -> tuple[list[CategoryScore], str]:
+    """The serving rule: novel categories for a user, outside their C'_short.
+
+    In order: the row of (group, C'_short) ("key"); the group's fallback row, i.e. its
+    most-accepted categories on the key of the empty C'_short ("group"); the default group's
+    fallback ("default"). A user with no group yet uses the default group (cold start).
+    Returns ([], "none") when no row applies.
+    """
+    cold = group is None
+    if cold:
+        group = default_group
+    recent = set(short_set)
+    tries = (("key", group, short_set), ("group", group, ()), ("default", default_group, ()))
+    for rule, g, s in tries:
+        if rule == "key" and not short_set:
+            continue  # the empty C'_short key is the group's fallback row
+        row = lookup(g, s) if g is not None else None
+        cats = [c for c in row.categories if c.category not in recent] if row else []
+        if cats:
+            return cats, "default" if cold else rule
+    return [], "none"
+
+
+def marker_of(raw: bytes | None) -> VersionMarker | None:
+    """Parse a stored version marker (None when there is none)."""
+    if raw is None:
+        return None
+    rec = TABLE_ADAPTER.validate_json(raw)
+    return rec if isinstance(rec, VersionMarker) else None
+
+
+def stored_lookup(
+    get: Callable[[str], bytes | None], marker: VersionMarker | None
+) -> Callable[[int, Sequence[str]], NovelCategoryRow | None]:
+    """A `resolve` lookup over a key-value store of raw topic records (record key -> value).
+
+    Only rows of the marker's version count, so a store that also holds a half-written next
+    version (other slot) still serves the complete one.
+    """
+
+    def lookup(group: int, short_set: Sequence[str]) -> NovelCategoryRow | None:
+        if marker is None:
+            return None
+        raw = get(record_key(marker.version, table_key(group, short_set)))
+        if raw is None:
+            return None
+        row = TABLE_ADAPTER.validate_json(raw)
+        return row if isinstance(row, NovelCategoryRow) and row.version == marker.version else None
+
+    return lookup

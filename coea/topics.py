@@ -35,7 +35,11 @@ EVENTS = TopicSpec("events", key="user_id", description="Click, exposure and ord
 EVENTS_DLQ = TopicSpec("events.dlq", key="user_id or null", description="Invalid events + reason.")
 ITEMS = TopicSpec("items", key="item_id", cleanup_policy="compact", description="Item catalogue.")
 TRAINING_WINDOWS = TopicSpec(
-    "training-windows", key="user_id", description="Per-user training records of one window."
+    "training-windows",
+    key="user_id",
+    partitions=1,
+    description="Per-user training records of one window (one partition: the learner reads "
+    "them in one order, so every run cuts the same cycles).",
 )
 USER_GROUPS = TopicSpec(
     "user-groups", key="user_id", cleanup_policy="compact", description="user -> CSID."

@@ -62,7 +62,11 @@ class KafkaEnv:
 @pytest.fixture
 def kafka_env(broker: str, tmp_path: Path) -> KafkaEnv:
     """Unique topic prefix and data dirs, topics created; subprocesses get the same via env."""
-    prefix = f"t{uuid.uuid4().hex[:10]}"
+    return make_kafka_env(tmp_path, f"t{uuid.uuid4().hex[:10]}")
+
+
+def make_kafka_env(tmp_path: Path, prefix: str) -> KafkaEnv:
+    """A KafkaEnv under `prefix` with its own data dirs below tmp_path (topics created)."""
     env = dict(os.environ)
     env.update(
         COEA_TOPIC_PREFIX=prefix,
@@ -76,6 +80,12 @@ def kafka_env(broker: str, tmp_path: Path) -> KafkaEnv:
 
     create_topics(settings)
     return KafkaEnv(settings, env)
+
+
+@pytest.fixture
+def kafka_env_factory(broker: str):
+    """Make further private KafkaEnvs in one test: factory(tmp_dir) -> KafkaEnv."""
+    return lambda tmp: make_kafka_env(Path(tmp), f"t{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture(scope="session")

@@ -100,3 +100,33 @@ def test_any_prefix_of_a_publish_shows_a_complete_version(cut_points):
 
 def test_marker_key_is_reserved():
     assert all(k != MARKER_KEY for k, _ in version_records(_rows(3), 1, 1, "m", 1)[:-1])
+
+
+def test_serving_rules_and_stored_lookup():
+    from coea.table import marker_of, resolve, stored_lookup
+
+    rows = [
+        TableRow(1, ("A", "B"), (("C", 0.9), ("A", 0.8))),
+        TableRow(1, (), (("B", 1.0), ("D", 0.5))),
+        TableRow(2, (), (("E", 1.0),)),
+    ]
+    store: dict[str, bytes | None] = {}
+    for key, value in version_records(rows, 1, 1, "m", 1, default_group=2):
+        store[key] = value
+    # a half-written version 2 in the other slot must not change what is served
+    for key, value in version_records(rows[:1], 2, 2, "m", 2)[:-1]:
+        store[key] = value
+    lookup = stored_lookup(store.get, marker_of(store["__version__"]))
+    view = TableView()
+    _feed(view, version_records(rows, 1, 1, "m", 1, default_group=2))
+    for serve in (lambda g, s: resolve(lookup, g, 2, s), view.serve):
+        cats, rule = serve(1, ["A", "B"])
+        assert [c.category for c in cats] == ["C"] and rule == "key"  # "A" is recent: dropped
+        cats, rule = serve(1, ["X"])
+        assert [c.category for c in cats] == ["B", "D"] and rule == "group"
+        cats, rule = serve(1, ["B", "D"])
+        assert [c.category for c in cats] == ["E"] and rule == "default"
+        cats, rule = serve(None, [])
+        assert [c.category for c in cats] == ["E"] and rule == "default"
+        assert serve(3, ["E"]) == ([], "none")
+    assert stored_lookup(store.get, None)(1, ["A", "B"]) is None

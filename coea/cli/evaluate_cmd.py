@@ -1,0 +1,280 @@
+"""`coea evaluate`: the offline evaluation (paper sec. 5, appendix A.4-A.5) in one command.
+
+Replays a log into the protocol of docs/evaluation.md, fits every method on the same split
+for each seed, and writes results.json, table.md (Table 2's shape) and PNG plots to --out.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import click
+
+from coea.settings import REPO_ROOT
+
+DEFAULT_ML100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
+QUICK = {"max_users": 150, "seeds": 1, "epochs": 2}
+
+
+def _parse_methods(text: str | None, quick: bool) -> list[str]:
+    from evaluation.methods import CHEAP_METHODS, SPECS, unavailable_reason
+
+    if text is None:
+        text = "cheap" if quick else "all"
+    if text == "all":
+        names = [s.name for s in SPECS if unavailable_reason(s.name) is None]
+    elif text == "cheap":
+        names = list(CHEAP_METHODS)
+    else:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+    problems = [f"  {n}: {r}" for n in names if (r := unavailable_reason(n))]
+    if problems:
+        raise click.UsageError("these methods cannot run:\n" + "\n".join(problems))
+    order = {s.name: i for i, s in enumerate(SPECS)}
+    return sorted(dict.fromkeys(names), key=order.__getitem__)  # base ranker first
+
+
+def _skipped(names: list[str]) -> list[str]:
+    from evaluation.methods import SPECS, unavailable_reason
+
+    return [
+        f"{s.name} ({r})"
+        for s in SPECS
+        if s.name not in names and (r := unavailable_reason(s.name))
+    ]
+
+
+def _command_line() -> str:
+    argv = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def _meta(args: dict, split, names: list[str], seeds: tuple[int, ...], settings) -> dict:
+    from evaluation.protocol import describe
+    from evaluation.report import git_commit, machine
+
+    return {
+        "command": _command_line(),
+        "commit": git_commit(REPO_ROOT),
+        "machine": machine(),
+        "dataset": {"name": args["dataset"], "path": str(args["path"]), **describe(split)},
+        "protocol": asdict(split.train.config),
+        "blend": asdict(settings.blend),
+        "base": settings.base,
+        "seq": asdict(settings.seq),
+        "seeds": list(seeds),
+        "methods_run": names,
+        "methods_skipped": _skipped(names),
+        "ks": [1, 5, 10],
+        "tail": sorted(split.tail),
+    }
+
+
+def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[Path]:
+    from evaluation.plots import plot_rounds, plot_tradeoff
+    from evaluation.report import markdown_report, results_payload, write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    payload = results_payload(results, meta)
+    paths = [out / "results.json", out / "table.md", plot_tradeoff(results, out / "tradeoff.png")]
+    curves = {
+        r.label: r.extras["per_seed"][0]["rounds"]
+        for r in results
+        if r.extras.get("per_seed") and "rounds" in r.extras["per_seed"][0]
+    }
+    if curves:
+        paths.append(plot_rounds(curves, out / "figure4.png"))
+    if sweep:
+        payload["sweep"] = sweep
+        paths.append(out / f"sweep_{sweep['param']}.png")
+    write_json(payload, paths[0])
+    paths[1].write_text(markdown_report(results, meta))
+    return paths
+
+
+@click.command(context_settings={"show_default": True})
+@click.option(
+    "--dataset",
+    type=click.Choice(["ml-100k", "ml-1m", "jsonl", "synthetic"]),
+    default="ml-100k",
+    help="Which log to replay into the protocol: MovieLens 100K/1M files, a JSON-lines "
+    "event log, or the seeded synthetic generator.",
+)
+@click.option(
+    "--path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="MovieLens folder, or a JSON-lines event file for jsonl (unused by synthetic). "
+    "Default for ml-100k: ../shared/data/ml-100k.",
+)
+@click.option(
+    "--methods",
+    default=None,
+    help="Comma-separated method names (most-popular, user-popular, two-tower, gru4rec, "
+    "sasrec, bert4rec, hucb, explore, google-v1, coea, coea-no-long, coea-no-short, "
+    "coea-no-rllm, coea-no-kl), 'all' (every method available in this checkout) or 'cheap'. "
+    "Default: all (cheap with --quick).",
+)
+@click.option(
+    "--seeds",
+    type=int,
+    default=5,
+    help="Runs per method (seeds 0..N-1); the paper reports the mean of five.",
+)
+@click.option(
+    "--categories",
+    "mode",
+    type=click.Choice(["genre", "genre-combo"]),
+    default="genre",
+    help="What a category is: a movie's first genre (sets use all its "
+    "genres, see --first-genre-only) or its whole genre combination.",
+)
+@click.option(
+    "--first-genre-only",
+    is_flag=True,
+    help="genre mode: a movie counts only for its "
+    "first genre in C_hist/C_pref/long-tail volume (default: all its genres).",
+)
+@click.option(
+    "--click-threshold",
+    type=float,
+    default=4.0,
+    help="A rating >= this is a click (engaged); 0 makes every rating a click.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("var/eval"),
+    help="Output folder: results.json, table.md, PNG plots.",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="CI mode: 150 users, 1 seed, cheap methods, 2 epochs (a couple of minutes at most).",
+)
+@click.option(
+    "--epochs",
+    type=int,
+    default=None,
+    help="Epochs of the torch baselines (default 10; 2 with --quick).",
+)
+@click.option("--max-users", type=int, default=None, help="Evaluate a random subset of users.")
+@click.option("--threads", type=int, default=1, help="torch.set_num_threads for training.")
+@click.option(
+    "--blend-slots",
+    default="2,4,6,8,10",
+    help="1-based positions of the final list "
+    "that every exploration method's path fills (docs/evaluation.md).",
+)
+@click.option("--pco-rounds", type=int, default=None, help="PCO cycles for CoEA / Google-v1.")
+@click.option(
+    "--sweep",
+    type=click.Choice(["tau", "alpha", "levels", "groups"]),
+    default=None,
+    help="Also sweep one CoEA hyper-parameter (needs CoEA) and plot it.",
+)
+@click.option("--sweep-values", default=None, help="Comma-separated values for --sweep.")
+@click.option("--live", is_flag=True, help="Replay through the running system (not yet available).")
+def evaluate(**args) -> None:
+    """Compare CoEA with baselines offline on one temporal split; write results and plots.
+
+    Every method is fitted on each user's train history and scored on the held-out future
+    (metrics of appendix A.4 plus SER@K and item Hit/NDCG); see docs/evaluation.md.
+    """
+    if args["live"]:
+        raise click.UsageError(
+            "--live (replay through the running stream and learner) is not "
+            "yet available; run the offline evaluation without --live"
+        )
+    start = time.perf_counter()
+    split, names, settings, config = _prepare(args)
+    click.echo(
+        f"evaluating {', '.join(names)} on {len(split.targets)} users, "
+        f"{len(config.seeds)} seed(s), {split.train.cmap.mode} categories "
+        f"(|C|={split.n_categories})"
+    )
+    from evaluation.runner import run_methods
+
+    results = run_methods(split, names, settings, config)
+    sweep = _maybe_sweep(args, split, settings, config)
+    meta = _meta(args, split, names, config.seeds, settings)
+    paths = _write_outputs(args["out"], results, meta, sweep)
+    _summary(results, paths, meta, time.perf_counter() - start)
+
+
+def _prepare(args: dict):
+    import torch
+
+    from evaluation.blend import BlendConfig
+    from evaluation.datasets import DatasetUnavailable, load_dataset
+    from evaluation.methods import MethodSettings
+    from evaluation.methods.seqtrain import SeqConfig
+    from evaluation.protocol import ProtocolConfig, build_split
+    from evaluation.runner import RunConfig
+
+    torch.set_num_threads(args["threads"])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    quick = args["quick"]
+    if args["path"] is None and args["dataset"] == "ml-100k":
+        args["path"] = DEFAULT_ML100K
+    try:
+        log = load_dataset(args["dataset"], args["path"])
+    except (DatasetUnavailable, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    max_users = args["max_users"] or (QUICK["max_users"] if quick else None)
+    proto = ProtocolConfig(
+        mode=args["mode"],
+        all_genres=not args["first_genre_only"],
+        click_threshold=args["click_threshold"],
+        max_users=max_users,
+    )
+    split = build_split(log, proto)
+    if not split.targets:
+        raise click.ClickException("no user has a held-out click: nothing to evaluate")
+    epochs = args["epochs"] or (QUICK["epochs"] if quick else 10)
+    slots = tuple(int(s) for s in args["blend_slots"].split(",") if s.strip())
+    settings = MethodSettings(
+        seq=replace(SeqConfig(), epochs=epochs),
+        blend=BlendConfig(explore_slots=slots),
+        pco_rounds=args["pco_rounds"],
+    )
+    n_seeds = QUICK["seeds"] if quick else args["seeds"]
+    config = RunConfig(seeds=tuple(range(n_seeds)))
+    return split, _parse_methods(args["methods"], quick), settings, config
+
+
+def _maybe_sweep(args: dict, split, settings, config) -> dict | None:
+    if not args["sweep"]:
+        return None
+    from evaluation.methods import unavailable_reason
+    from evaluation.sweep import run_sweep
+
+    reason = unavailable_reason("coea")
+    if reason:
+        raise click.ClickException(f"--sweep {args['sweep']} needs CoEA: {reason}")
+    values = [float(v) for v in args["sweep_values"].split(",")] if args["sweep_values"] else None
+    args["out"].mkdir(parents=True, exist_ok=True)
+    return run_sweep(args["sweep"], values, split, settings, config, args["out"])
+
+
+def _summary(results, paths: list[Path], meta: dict, seconds: float) -> None:
+    from evaluation.report import MAIN_COLUMNS, markdown_table
+
+    click.echo("")
+    click.echo(markdown_table(results, MAIN_COLUMNS))
+    click.echo("")
+    for r in results:
+        wall = sum(r.wall_s) / len(r.wall_s)
+        click.echo(f"  {r.label:<18} {wall:7.1f} s per seed")
+    by_reason: dict[str, list[str]] = {}
+    for entry in meta["methods_skipped"]:
+        name, _, reason = entry.partition(" (")
+        by_reason.setdefault(reason.rstrip(")"), []).append(name)
+    for reason, names in by_reason.items():
+        click.echo(f"skipped {', '.join(names)}: {reason}")
+    click.echo(f"wrote {', '.join(str(p) for p in paths)} in {seconds:.0f} s")

@@ -1,0 +1,60 @@
+"""`coea learner`: consume training windows, run PCO cycles, publish novel-category tables."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from coea.settings import get_settings
+
+
+def engine_config(profile: str, seed: int):
+    """Model sizes for a settings profile: 'default' (paper settings) or 'small' (fast)."""
+    from learners.engine import EngineConfig
+    from learners.pco.config import PCOConfig
+    from models.dsie import DSIEConfig
+
+    if profile == "small":
+        return EngineConfig(
+            dsie=DSIEConfig.tiny(seed=seed, n_groups=20), pco=PCOConfig.tiny(seed=seed), seed=seed
+        )
+    return EngineConfig(dsie=DSIEConfig(seed=seed), pco=PCOConfig(seed=seed), seed=seed)
+
+
+@click.command()
+@click.option(
+    "--until-cycle",
+    type=int,
+    default=None,
+    help="Stop once cycle N is published (a restart counts on).",
+)
+@click.option(
+    "--exit-idle",
+    type=float,
+    default=None,
+    help="Stop when no training window arrived for this many seconds and nothing is pending.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "small"]),
+    default=None,
+    help="Model sizes (default: COEA_LEARNER_PROFILE).",
+)
+def learner(until_cycle: int | None, exit_idle: float | None, profile: str | None) -> None:
+    """Run the learner: a consumer-group process on the training-windows topic.
+
+    Per cycle (every COEA_LEARNER_CYCLE_WINDOWS windows, on drift, after COEA_LEARNER_IDLE_SECONDS
+    without new windows, or every COEA_LEARNER_CYCLE_MINUTES): DSIE groups, reward-model update,
+    DPO + KL step, regeneration and scoring for every active (CSID, C'_short) key; then the
+    user groups and a new table version are published and offsets committed. A restart resumes
+    from the last complete cycle under COEA_ARTIFACTS_DIR/learner.
+    """
+    from learners.worker import Learner
+
+    settings = get_settings()
+    cfg = engine_config(profile or settings.learner_profile, settings.seed)
+    summary = Learner(
+        settings, cfg, until_cycle=until_cycle, exit_idle_s=exit_idle, echo=click.echo
+    ).run()
+    click.echo("learner summary: " + json.dumps(summary))

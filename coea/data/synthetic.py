@@ -1,0 +1,189 @@
+"""A seeded synthetic event stream: the project's built-in default data.
+
+The world: ``categories`` categories with long-tail (Zipf) popularity, ``items_per_category``
+items each. Users belong to latent groups; a group likes a set of categories (its long-term
+taste) and has typical sparse features. Each user likes part of the group's taste plus a
+personal extra, and every day has sessions; a session focuses on one liked category (the
+short-term interest; the focus drifts from session to session, and the user's weights drift
+slowly), shows items (exposures), some of which the user clicks (liked categories far more
+often), re-clicks favourites (so per-item counts pass tau), and sometimes orders.
+
+Ground truth for serendipity: each user gets ``hidden_per_user`` categories of the group's
+taste that the user would accept but is never shown, hence never clicked
+(`SyntheticWorld.hidden_categories`). Everything is a function of the config (seed included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coea.schemas import ClickEvent, ExposureEvent, ItemRecord, OrderEvent
+
+Event = ClickEvent | ExposureEvent | OrderEvent
+DAY_MS = 86_400_000
+AGES = ("18-24", "25-34", "35-44", "45-54", "55+")
+REGIONS = tuple(f"r{i}" for i in range(8))
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    users: int = 1_000
+    days: int = 30
+    categories: int = 400  # long tail over this many categories
+    items_per_category: int = 20
+    groups: int = 16  # latent user groups
+    group_taste: int = 12  # categories a group likes
+    user_taste: int = 6  # of the group's taste, liked by one user (+1 personal extra)
+    hidden_per_user: int = 3  # accepted-but-never-shown categories per user
+    sessions_per_day: float = 0.8  # mean sessions per user per day (Poisson)
+    session_events: float = 10.0  # mean events per session (Poisson, at least 1)
+    click_liked: float = 0.45  # click probability of an item of a liked category
+    click_other: float = 0.04  # click probability of any other item
+    revisit: float = 0.3  # a click re-clicks a favourite item of the category
+    order_rate: float = 0.08  # an order follows a click
+    zipf_a: float = 1.1  # popularity exponent
+    start_ts: int = 1_700_000_000_000  # event time of day 0, ms
+    seed: int = 0
+
+
+@dataclass
+class _User:
+    user_id: str
+    group: int
+    liked: np.ndarray  # category indices
+    weights: np.ndarray  # preference over `liked` (drifts)
+    hidden: list[int]
+    features: dict[str, str | int]
+    favourites: dict[int, list[int]] = field(default_factory=dict)  # category -> items
+    n_events: int = 0
+
+
+class SyntheticWorld:
+    """The world of one config: catalogue, users, and their event stream."""
+
+    def __init__(self, config: SyntheticConfig | None = None) -> None:
+        self.config = cfg = config or SyntheticConfig()
+        rng = np.random.default_rng(cfg.seed)
+        ranks = np.arange(1, cfg.categories + 1, dtype=float)
+        self.popularity = ranks**-cfg.zipf_a / np.sum(ranks**-cfg.zipf_a)
+        self.group_tastes = [
+            rng.choice(cfg.categories, size=cfg.group_taste, replace=False, p=self.popularity)
+            for _ in range(cfg.groups)
+        ]
+        self.group_features = [
+            {"age": str(rng.choice(AGES)), "region": str(rng.choice(REGIONS))}
+            for _ in range(cfg.groups)
+        ]
+        self.users = [self._make_user(u, rng) for u in range(cfg.users)]
+        self._rng = rng
+
+    def _make_user(self, u: int, rng: np.random.Generator) -> _User:
+        cfg = self.config
+        group = int(rng.integers(cfg.groups))
+        taste = rng.permutation(self.group_tastes[group])
+        k = min(cfg.user_taste, len(taste) - cfg.hidden_per_user)
+        hidden = [int(c) for c in taste[k : k + cfg.hidden_per_user]]
+        extra = int(rng.choice(cfg.categories, p=self.popularity))
+        liked = np.array([*taste[:k], *([] if extra in hidden else [extra])], dtype=int)
+        feats = dict(self.group_features[group])
+        if rng.random() < 0.2:  # features correlate with the group, not equal to it
+            feats["age"] = str(rng.choice(AGES))
+        feats["segment"] = int(group % 4)
+        weights = rng.dirichlet(np.ones(len(liked)))
+        return _User(f"s{u}", group, liked, weights, hidden, feats)
+
+    @staticmethod
+    def category_name(c: int) -> str:
+        return f"c{c:03d}"
+
+    def item_id(self, c: int, k: int) -> str:
+        return f"i{c:03d}-{k:02d}"
+
+    def items(self) -> list[ItemRecord]:
+        """The catalogue: every item with its category."""
+        return [
+            ItemRecord(item_id=self.item_id(c, k), category=self.category_name(c))
+            for c in range(self.config.categories)
+            for k in range(self.config.items_per_category)
+        ]
+
+    def hidden_categories(self) -> dict[str, list[str]]:
+        """user_id -> categories the user would accept but never saw (serendipity truth)."""
+        return {u.user_id: [self.category_name(c) for c in u.hidden] for u in self.users}
+
+    def user_groups(self) -> dict[str, int]:
+        """user_id -> latent group."""
+        return {u.user_id: u.group for u in self.users}
+
+    def events(self) -> Iterator[Event]:
+        """The whole stream in time order (deterministic; a fresh generator each call)."""
+        rng = np.random.default_rng(self.config.seed + 1)
+        users = [
+            _User(u.user_id, u.group, u.liked.copy(), u.weights.copy(), u.hidden, u.features)
+            for u in self.users
+        ]
+        for day in range(self.config.days):
+            day_events: list[tuple[int, str, int, Event]] = []
+            for user in users:
+                for event in self._day(user, day, rng):
+                    day_events.append((event.ts, user.user_id, user.n_events, event))
+            day_events.sort(key=lambda t: t[:3])
+            yield from (e for *_, e in day_events)
+
+    def _day(self, user: _User, day: int, rng: np.random.Generator) -> Iterator[Event]:
+        cfg = self.config
+        starts = np.sort(rng.integers(DAY_MS - 3_600_000, size=rng.poisson(cfg.sessions_per_day)))
+        ts = 0
+        for start in starts:  # sessions in time order, one after the other
+            user.weights = 0.9 * user.weights + 0.1 * rng.dirichlet(np.ones(len(user.liked)))
+            focus = int(rng.choice(user.liked, p=user.weights))
+            ts = max(cfg.start_ts + day * DAY_MS + int(start), ts + 60_000)
+            for _ in range(max(1, rng.poisson(cfg.session_events))):
+                ts += int(rng.integers(5_000, 120_000))
+                yield from self._interaction(user, focus, ts, rng)
+
+    def _interaction(
+        self, user: _User, focus: int, ts: int, rng: np.random.Generator
+    ) -> Iterator[Event]:
+        cfg = self.config
+        if rng.random() < 0.6:
+            c = focus
+        else:
+            c = int(rng.choice(cfg.categories, p=self.popularity))
+        if c in user.hidden:  # never shown: that is what makes them serendipity truth
+            return
+        liked = c in user.liked
+        favs = user.favourites.setdefault(c, [])
+        if favs and liked and rng.random() < cfg.revisit:
+            k = int(rng.choice(favs))
+        else:
+            k = int(min(rng.zipf(1.5) - 1, cfg.items_per_category - 1))
+        clicked = rng.random() < (cfg.click_liked if liked else cfg.click_other)
+        base = {
+            "user_id": user.user_id,
+            "item_id": self.item_id(c, k),
+            "category": self.category_name(c),
+            "ts": ts,
+        }
+        if user.n_events == 0:
+            base["features"] = user.features
+        user.n_events += 1
+        eid = f"syn{cfg.seed}-{user.user_id}-{user.n_events}"
+        if not clicked:
+            yield ExposureEvent(event_id=eid, **base)
+            return
+        if k not in favs:
+            favs.append(k)
+        yield ClickEvent(event_id=eid, **base)
+        if rng.random() < cfg.order_rate:
+            user.n_events += 1
+            value = round(float(rng.lognormal(3.0, 0.5)), 2)
+            base.pop("features", None)
+            yield OrderEvent(
+                event_id=f"syn{cfg.seed}-{user.user_id}-{user.n_events}",
+                value=value,
+                **{**base, "ts": ts + 1_000},
+            )

@@ -1,0 +1,214 @@
+"""One learner cycle on D_k: DSIE refresh, PCO (bootstrap or closed-loop cycle), the table.
+
+No Kafka here: the worker (learners/worker.py) feeds a `WindowStore` and publishes what
+`CycleEngine.run` returns. Cycle 1 fits DSIE and bootstraps PCO (SFT + reward model, the
+paper's cycle 0); cycle k >= 2 re-assigns CSIDs (re-fits DSIE every `dsie_refit_every`
+cycles when > 0) and runs PCO cycle k-1 (DPO + KL, reward update). Every cycle then
+generates, scores and filters candidates for every active (group, C'_short) key.
+Seeds are derived from (seed, cycle), so a cycle re-run after a crash gives the same result.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from coea.table import TableRow
+from learners.dataset import UserRecord, WindowStore
+from learners.pco import artifacts as pco_artifacts
+from learners.pco.config import PCOConfig
+from learners.pco.cycle import align, generate, run_cycle, score
+from learners.pco.data import UserContext
+from learners.pco.state import PCOModels, bootstrap, load_models
+from models.dsie import DSIE, DSIEConfig, GroupAssignment, UserSequence
+
+
+@dataclass
+class EngineConfig:
+    dsie: DSIEConfig = field(default_factory=DSIEConfig)
+    pco: PCOConfig = field(default_factory=PCOConfig)
+    dsie_refit_every: int = 0  # 0: fit once (cycle 1), then re-assign only
+    max_keys: int = 20_000  # (group, C'_short) keys scored per cycle, most recent users first
+    min_warm_users: int = 20  # a first cycle waits until this many users have I'_long
+    group_default_size: int = 20  # categories in a group's fallback row (> K = 10)
+    seed: int = 0
+
+
+class NotEnoughData(RuntimeError):
+    """D_k cannot support a first cycle yet (too few users with long-term history)."""
+
+
+@dataclass
+class CycleOutput:
+    assignments: list[GroupAssignment]
+    rows: list[TableRow]
+    metrics: dict
+    dsie_version: str
+    default_group: int
+
+
+def to_user_sequence(u: UserRecord) -> UserSequence:
+    return UserSequence(u.user_id, list(u.long_items), dict(u.features))
+
+
+class CycleEngine:
+    """Holds the fitted DSIE and PCO models between cycles (and reloads them after a restart)."""
+
+    def __init__(self, root: str | Path, config: EngineConfig):
+        self.root, self.config = Path(root), config
+        self.pco_root = self.root / "pco"
+        self.dsie: DSIE | None = None
+        self.models: PCOModels | None = None
+        self._dsie_dir: Path | None = None
+
+    # ---- state -------------------------------------------------------------------------
+    def dsie_dir(self, cycle: int) -> Path:
+        return self.root / "dsie" / f"cycle-{cycle:04d}"
+
+    def restore(self, cycle: int, dsie_dir: Path) -> None:
+        """Reload the models of a complete learner cycle (after a restart)."""
+        self.dsie, self._dsie_dir = DSIE.load(dsie_dir), Path(dsie_dir)
+        pco_artifacts.rollback(self.pco_root, cycle - 1)
+        self.models = load_models(self.pco_root, cycle - 1, self.config.pco)
+
+    def reset(self) -> None:
+        """Forget everything on disk (a restart with no complete cycle)."""
+        import shutil
+
+        shutil.rmtree(self.pco_root, ignore_errors=True)
+        self.dsie, self.models = None, None
+
+    def assign(self, users: Sequence[UserRecord]) -> list[GroupAssignment]:
+        """CSIDs for users (incremental assignment to the nearest group between refits)."""
+        if self.dsie is None or not users:
+            return []
+        return self.dsie.assign([to_user_sequence(u) for u in users])
+
+    # ---- one cycle ---------------------------------------------------------------------
+    def run(
+        self, store: WindowStore, cycle: int, categories: Sequence[str]
+    ) -> tuple[CycleOutput, Path]:
+        """Cycle `cycle` (>= 1) on `store`; returns its output and the DSIE folder it used."""
+        cfg, t0 = self.config, time.perf_counter()
+        torch.manual_seed(cfg.seed * 1_000_003 + cycle)
+        users = [u for _, u in sorted(store.users.items())]
+        refit = self.dsie is None or (
+            cfg.dsie_refit_every and (cycle - 1) % cfg.dsie_refit_every == 0
+        )
+        item_cats = {
+            i: c for u in users for i, c in zip(u.long_items, u.long_categories, strict=False)
+        }
+        dsie_dir = self.dsie_dir(cycle)
+        if refit:
+            warm = sum(len(u.long_items) >= cfg.dsie.min_long_items for u in users)
+            if warm < cfg.min_warm_users:
+                raise NotEnoughData(
+                    f"{warm} users have >= {cfg.dsie.min_long_items} long-term items; "
+                    f"DSIE needs {cfg.min_warm_users}"
+                )
+            self.dsie = DSIE.fit(
+                [to_user_sequence(u) for u in users], item_cats, cfg.dsie, progress=False
+            )
+            self.dsie.save(dsie_dir)
+            self._dsie_dir = dsie_dir
+        dsie_dir = self._dsie_dir
+        assignments = self.assign(users)
+        # The tokenizer's vocabulary is fixed when PCO bootstraps; later categories are unknown.
+        vocab = self.models.categories if self.models is not None else categories
+        contexts = self._contexts(users, assignments, vocab)
+        metrics: dict = {"users": len(users), "dsie_refit": bool(refit)}
+        rng = random.Random(cfg.seed * 1_000_003 + cycle)
+        window = {"records": store.records, "windows": sorted(store.window_ids)[-1:]}
+        if self.models is None:
+            profiles = {g: p.text for g, p in self.dsie.profiles.items()}
+            self.models, metrics["pco"] = bootstrap(
+                contexts, categories, profiles, cfg.pco, self.pco_root, window
+            )
+        else:
+            self.models, metrics["pco"] = run_cycle(
+                self.models, contexts, cycle - 1, self.pco_root, rng, window
+            )
+        rows, table_metrics = self.table(contexts)
+        metrics |= table_metrics | {"cycle_seconds": round(time.perf_counter() - t0, 2)}
+        out = CycleOutput(assignments, rows, metrics, self.dsie.version, self.dsie.default_group)
+        return out, dsie_dir
+
+    def _contexts(
+        self, users: Sequence[UserRecord], assignments: Sequence[GroupAssignment], categories
+    ) -> list[UserContext]:
+        known = set(categories)
+        out = []
+        for u, a in zip(users, assignments, strict=True):
+            profile = self.dsie.profiles.get(a.group)
+            out.append(
+                UserContext(
+                    user_id=u.user_id,
+                    group=a.group,
+                    profile=profile.text if profile else "",
+                    short_seq=[c for c in u.short_categories if c in known],
+                    negatives=[c for c in u.negatives if c in known],
+                    long_categories=[c for c in u.long_categories if c in known],
+                )
+            )
+        return out
+
+    def table(self, contexts: Sequence[UserContext]) -> tuple[list[TableRow], dict]:
+        """Rows for every distinct (group, C'_short) key, plus one fallback row per group."""
+        keys: dict[tuple[int, tuple[str, ...]], UserContext] = {}
+        for ctx in contexts:
+            keys.setdefault((ctx.group, tuple(ctx.short_set)), ctx)
+        chosen = sorted(keys)[: self.config.max_keys]
+        ctxs = [keys[k] for k in chosen]
+        cands = generate(self.models, ctxs)
+        use_rel = self.models.config.use_relevance
+        scores = score(self.models, ctxs, cands) if use_rel else None
+        kept = align(cands, scores, self.models.config.tau_align)
+        rows: list[TableRow] = []
+        aligned = defaultdict(lambda: defaultdict(float))
+        scored = defaultdict(lambda: defaultdict(float))
+        for i, ((group, short), row) in enumerate(zip(chosen, kept, strict=True)):
+            cats = tuple(
+                sorted(((c, 1.0 if s is None else s) for c, s in row), key=lambda x: -x[1])
+            )
+            for c, s in cats:
+                aligned[group][c] += s
+            for j, cand in enumerate(cands[i]):
+                scored[group][cand.category] += 1.0 if scores is None else float(scores[i][j])
+            if cats:
+                rows.append(TableRow(group, short, cats))
+        n_cands = sum(len(r) for r in cands)
+        default = self.dsie.default_group
+        if default not in scored:  # cold-start users must find a row: pool every group's
+            for table in (aligned, scored):
+                for per in list(table.values()):
+                    for c, v in per.items():
+                        table[default][c] += v
+        rows += self._group_defaults(aligned, scored)
+        return rows, {
+            "keys": len(chosen),
+            "rows": len(rows),
+            "aligned_share": sum(len(r) for r in kept) / n_cands if n_cands else 0.0,
+        }
+
+    def _group_defaults(self, aligned: dict, scored: dict) -> list[TableRow]:
+        """Each group's fallback row on the key of the empty C'_short.
+
+        The group's most-accepted categories: ranked by summed aligned scores, then by summed
+        scores of all its candidates (so the row is long enough to leave categories outside
+        any C'_short); scores normalised to the best.
+        """
+        out = []
+        for group in sorted(scored):
+            rank = sorted(
+                scored[group], key=lambda c: (-aligned[group].get(c, 0.0), -scored[group][c], c)
+            )[: self.config.group_default_size]
+            value = {c: aligned[group].get(c, 0.0) + scored[group][c] for c in rank}
+            peak = max(value.values(), default=1.0) or 1.0
+            out.append(TableRow(group, (), tuple((c, round(value[c] / peak, 6)) for c in rank)))
+        return out

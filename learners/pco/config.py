@@ -1,0 +1,128 @@
+"""Configuration of a PCO run (paper sec. 4.3, appendix A.2-A.3, A.6).
+
+Paper hyper-parameters are the defaults: SFT lr 1e-4, DPO lr 5e-6, beta 0.1, alpha 0.4,
+tau_align 0.5, LoRA r=8 on all linear layers, 1% of D_k per cycle. The built-in from-scratch
+model uses the `builtin_learning_rate` of each trainer instead (models/lm/config.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+
+from models.lm.config import DPOSettings, LMConfig, RewardSettings, SFTSettings
+from models.lm.prompts import PromptBuilder
+
+ABLATIONS = ("none", "no-long", "no-short", "no-rllm", "no-kl")
+
+
+def _reward_update() -> RewardSettings:
+    return RewardSettings(epochs=1.0, builtin_learning_rate=1e-3)
+
+
+@dataclass
+class PCOConfig:
+    """Everything a PCO run needs; `to_json`/`from_json` round-trip it into manifests."""
+
+    novelty: LMConfig = field(default_factory=LMConfig, metadata={"help": "Novelty LLM model."})
+    relevance: LMConfig = field(default_factory=LMConfig, metadata={"help": "Relevance LLM model."})
+    sft: SFTSettings = field(default_factory=SFTSettings, metadata={"help": "Eq. 9 SFT."})
+    reward: RewardSettings = field(
+        default_factory=RewardSettings, metadata={"help": "Initial reward-model training (eq. 12)."}
+    )
+    reward_update: RewardSettings = field(
+        default_factory=_reward_update,
+        metadata={"help": "Per-cycle reward-model update on the cycle's real pairs (LoRA)."},
+    )
+    dpo: DPOSettings = field(default_factory=DPOSettings, metadata={"help": "Eq. 16-17 DPO + KL."})
+    fraction: float = field(
+        default=0.01, metadata={"help": "Share of D_k sampled per cycle (eq. 15)."}
+    )
+    min_samples: int = field(
+        default=64,
+        metadata={"help": "At least this many contexts per cycle (tiny data still trains)."},
+    )
+    m_candidates: int = field(default=10, metadata={"help": "M: candidates generated per user."})
+    tau_align: float = field(
+        default=0.5, metadata={"help": "Keep candidates with s_i > tau (eq. 14)."}
+    )
+    keep_cycles: int = field(default=5, metadata={"help": "Complete cycle folders kept on disk."})
+    novel_only_sft: bool = field(
+        default=True,
+        metadata={"help": "SFT targets must be absent from the long-term history (eq. 8)."},
+    )
+    trigger_in_sft: bool = field(
+        default=True,
+        metadata={"help": "SFT prompts with a novel target carry the novelty trigger."},
+    )
+    min_context: int = field(default=2, metadata={"help": "Categories of context a step needs."})
+    n_prompt_categories: int = field(
+        default=2, metadata={"help": "Categories in a prompt (appendix A.2: last two of C'_short)."}
+    )
+    max_profile_words: int = field(
+        default=48, metadata={"help": "Profile words kept (tokens style)."}
+    )
+    use_long_term: bool = field(default=True, metadata={"help": "False: ablation w/o long-term."})
+    use_short_term: bool = field(default=True, metadata={"help": "False: ablation w/o short-term."})
+    use_relevance: bool = field(
+        default=True, metadata={"help": "False: ablation w/o R-LLM (no filter, no DPO)."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of sampling and trainers."})
+    progress: bool = field(
+        default=False, metadata={"help": "Show the trainers' own progress bars."}
+    )
+
+    @property
+    def prompt_style(self) -> str:
+        return "tokens" if self.novelty.builtin else "text"
+
+    def builder(self) -> PromptBuilder:
+        return PromptBuilder(
+            style=self.prompt_style,
+            use_profile=self.use_long_term,
+            use_short=self.use_short_term,
+            n_categories=self.n_prompt_categories,
+            max_profile_words=self.max_profile_words,
+        )
+
+    def with_ablation(self, name: str) -> PCOConfig:
+        """A copy with one of ABLATIONS applied."""
+        if name not in ABLATIONS:
+            raise ValueError(f"unknown ablation {name!r}; expected one of {ABLATIONS}")
+        changes = {
+            "none": {},
+            "no-long": {"use_long_term": False},
+            "no-short": {"use_short_term": False},
+            "no-rllm": {"use_relevance": False},
+            "no-kl": {"dpo": dataclasses.replace(self.dpo, alpha=0.0)},
+        }[name]
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> PCOConfig:
+        nested = {
+            "novelty": LMConfig,
+            "relevance": LMConfig,
+            "sft": SFTSettings,
+            "reward": RewardSettings,
+            "reward_update": RewardSettings,
+            "dpo": DPOSettings,
+        }
+        kwargs = {k: (nested[k](**v) if k in nested else v) for k, v in d.items()}
+        return cls(**kwargs)
+
+    @classmethod
+    def tiny(cls, **overrides) -> PCOConfig:
+        """Small, fast settings for tests: few epochs, small batches."""
+        base = cls(
+            sft=SFTSettings(epochs=3.0, batch_size=16),
+            reward=RewardSettings(epochs=3.0, batch_size=16),
+            reward_update=RewardSettings(epochs=1.0, batch_size=16, builtin_learning_rate=1e-3),
+            dpo=DPOSettings(epochs=1.0, batch_size=8),
+            min_samples=16,
+            m_candidates=5,
+        )
+        return dataclasses.replace(base, **overrides)

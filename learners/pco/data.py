@@ -1,0 +1,247 @@
+"""PCO input contract (`UserContext`) and the training examples built from it.
+
+Steps. For a click sequence C_short, a *step* is a click whose category is new to the clicks
+before it (inside the window): its prefix's ordered set C'_short (last-occurrence order, as
+`models.short_term.ordered_category_set`) is the context and the category is the target. A
+step needs `min_context` (default 2) categories of context: the S_short(t-2:t-1) of eq. 8-9.
+The prompt of a step is built exactly like an inference prompt over that prefix (the last two
+categories of its C'_short), so fine-tuning and inference prompts agree.
+
+- SFT (eq. 9): steps whose target is also absent from the user's long-term history, when
+  `novel_only` (default; eq. 8 requires S_short(t) not to appear in I_long).
+- Reward pairs (eq. 11-12): every step; c_pos = its target, c_neg = a sampled negative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from models.lm.prompts import PromptBuilder, completion
+from models.short_term import ordered_category_set
+
+
+@dataclass(frozen=True)
+class UserContext:
+    user_id: str
+    group: int  # DSIE group id (or a cold-start default; -1 = no group)
+    profile: str  # group profile text D_s
+    short_seq: list[str]  # S_short / C_short, chronological categories of recent clicks
+    negatives: list[str]  # exposed-but-unclicked categories
+    long_categories: list[str] = ()  # categories of the long-term clicks (novelty measures)
+
+    @property
+    def short_set(self) -> list[str]:
+        """C'_short: the ordered set of short_seq (last occurrence order)."""
+        return ordered_category_set(self.short_seq)
+
+    @property
+    def history(self) -> set[str]:
+        """C_hist: every category the user clicked (long and short)."""
+        return set(self.long_categories) | set(self.short_seq)
+
+
+def steps(
+    short_seq: Sequence[str], exclude: Iterable[str] = (), min_context: int = 2
+) -> list[tuple[list[str], str]]:
+    """(prefix C'_short, target) for each click new to its prefix and not in `exclude`."""
+    exclude = set(exclude)
+    out = []
+    for j, c in enumerate(short_seq):
+        prefix = ordered_category_set(short_seq[:j])
+        if c not in prefix and len(prefix) >= min_context and c not in exclude:
+            out.append((prefix, c))
+    return out
+
+
+def sft_examples(
+    contexts: Sequence[UserContext],
+    builder: PromptBuilder,
+    novel_only: bool = True,
+    trigger_in_sft: bool = True,
+    min_context: int = 2,
+) -> list[dict]:
+    """Prompt/completion pairs of eq. 9 (P_ft-nov -> S_short(t)).
+
+    `trigger_in_sft`: a step whose target is new to the long-term history carries the novelty
+    trigger, so a from-scratch model learns what the trigger means (docs/pco.md).
+    """
+    out = []
+    for ctx in contexts:
+        long = set(ctx.long_categories)
+        for prefix, target in steps(ctx.short_seq, long if novel_only else (), min_context):
+            trigger = trigger_in_sft and target not in long
+            prompt = builder.novelty(ctx.profile, ctx.group, prefix, trigger)
+            out.append({"prompt": prompt, "completion": completion(target)})
+    return out
+
+
+@dataclass
+class NegativeSampler:
+    """c_neg: an exposed-but-unclicked category of the user; if the user has none, a
+    popularity-weighted sample of categories the user never clicked."""
+
+    popularity: Mapping[str, float]  # category -> weight (click counts + 1)
+
+    @classmethod
+    def from_contexts(cls, contexts: Sequence[UserContext], categories: Sequence[str]):
+        counts = Counter(c for ctx in contexts for c in [*ctx.long_categories, *ctx.short_seq])
+        return cls({c: counts.get(c, 0) + 1.0 for c in categories})
+
+    def sample(
+        self, ctx: UserContext, exclude: set[str], rng: random.Random
+    ) -> tuple[str, bool] | None:
+        """(negative, from_exposures) or None when every category is excluded."""
+        pool = [c for c in ctx.negatives if c not in exclude and c in self.popularity]
+        if pool:
+            return rng.choice(pool), True
+        cands = [c for c in self.popularity if c not in exclude]
+        if not cands:
+            return None
+        return rng.choices(cands, weights=[self.popularity[c] for c in cands])[0], False
+
+
+def reward_pairs(
+    contexts: Sequence[UserContext],
+    builder: PromptBuilder,
+    sampler: NegativeSampler,
+    rng: random.Random,
+    min_context: int = 2,
+) -> list[dict]:
+    """(P_ft-rel, c_pos, c_neg) of eq. 11-12, one per step; c_neg never a clicked category."""
+    out = []
+    for ctx in contexts:
+        history = ctx.history
+        for prefix, pos in steps(ctx.short_seq, (), min_context):
+            neg = sampler.sample(ctx, history | {pos}, rng)
+            if neg is None:
+                continue
+            out.append(
+                {
+                    "prompt": builder.relevance(ctx.profile, ctx.group, prefix),
+                    "chosen": completion(pos),
+                    "rejected": completion(neg[0]),
+                    "exposed": neg[1],
+                }
+            )
+    return out
+
+
+def eval_target(ctx: UserContext, min_context: int = 2) -> tuple[UserContext, str] | None:
+    """The user's LAST novel step as a held-out target: (context before it, category)."""
+    found = steps(ctx.short_seq, ctx.long_categories, min_context)
+    if not found:
+        return None
+    target = found[-1][1]
+    first = list(ctx.short_seq).index(target)  # a step is the first click on its category
+    return replace(ctx, short_seq=list(ctx.short_seq[:first])), target
+
+
+def split_users(
+    contexts: Sequence[UserContext], holdout: float, seed: int = 0
+) -> tuple[list[UserContext], list[UserContext]]:
+    """(train, held-out) by a stable hash of the user id."""
+
+    def bucket(uid: str) -> float:
+        h = hashlib.sha1(f"{seed}:{uid}".encode()).hexdigest()
+        return int(h[:8], 16) / 0xFFFFFFFF
+
+    train = [c for c in contexts if bucket(c.user_id) >= holdout]
+    held = [c for c in contexts if bucket(c.user_id) < holdout]
+    return train, held
+
+
+def sample_contexts(
+    contexts: Sequence[UserContext], fraction: float, min_samples: int, rng: random.Random
+) -> list[UserContext]:
+    """Eq. 15: a uniform sample of N = max(min_samples, floor(fraction * |D_k|)), at most |D_k|."""
+    n = min(len(contexts), max(min_samples, int(fraction * len(contexts))))
+    return rng.sample(list(contexts), n)
+
+
+def truncate_log(log, until_ts: int):
+    """The log restricted to ratings at or before `until_ts` (ms)."""
+    from coea.data.movielens import RatingLog
+
+    kept = [r for r in log.ratings if r.ts <= until_ts]
+    return RatingLog(log.name, kept, log.items, log.users, list(log.problems))
+
+
+def contexts_from_log(
+    log,
+    dsie=None,
+    *,
+    mode: str = "genre-combo",
+    short_k: int = 10,
+    click_threshold: float = 4.0,
+    tau: int = 5,
+    until_ts: int | None = None,
+    dsie_short_k: int | None = None,
+) -> list[UserContext]:
+    """One `UserContext` per user of a MovieLens `RatingLog` (coea.data.sequences rules).
+
+    Args:
+        log: a `coea.data.movielens.RatingLog`.
+        dsie: a fitted `models.dsie.DSIE`; gives group and profile. None: group -1, no profile.
+        mode: category mode ("genre-combo": 216 categories on ML-100K, or "genre": 19).
+        short_k: K, the clicks in C_short; earlier clicks are long-term.
+        click_threshold: a rating at or above it is a click, below it an exposure.
+        tau: DSIE's I'_long filter (only what DSIE sees; `long_categories` is unfiltered).
+        until_ts: only ratings at or before this time (ms): the data D_k of a window.
+        dsie_short_k: K of the sequences DSIE assigns groups from (default: `short_k`); PCO
+            may use a longer window for its steps than DSIE uses to split long from short.
+
+    `negatives`: categories of the user's exposures since the start of the short window (all
+    exposures if none), minus every category the user clicked.
+    """
+    from coea.data.sequences import ml_user_sequences
+
+    if until_ts is not None:
+        log = truncate_log(log, until_ts)
+    histories = ml_user_sequences(log, tau, click_threshold, short_k, mode)
+    if dsie is not None and dsie_short_k not in (None, short_k):
+        groups = _groups(ml_user_sequences(log, tau, click_threshold, dsie_short_k, mode), dsie)
+    else:
+        groups = _groups(histories, dsie)
+    cats, by_user = log.categories(mode), log.by_user()
+    return [
+        _context(h, by_user.get(h.user_id, []), cats, click_threshold, short_k, groups)
+        for h in histories
+    ]
+
+
+def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> UserContext:
+    """One user's context from their time-ordered ratings (see `contexts_from_log`)."""
+    clicks = [r for r in ratings if r.rating >= click_threshold]
+    split = max(len(clicks) - short_k, 0)
+    long_cats = [cats.get(r.item_id, "unknown") for r in clicks[:split]]
+    start = clicks[split].ts if split < len(clicks) else 0
+    exposed = [r for r in ratings if r.rating < click_threshold]
+    recent = [r for r in exposed if r.ts >= start] or exposed
+    clicked = set(long_cats) | set(h.short_categories)
+    negatives = dict.fromkeys(cats.get(r.item_id, "unknown") for r in recent)
+    group, profile = groups.get(h.user_id, (-1, ""))
+    return UserContext(
+        user_id=h.user_id,
+        group=group,
+        profile=profile,
+        short_seq=list(h.short_categories),
+        negatives=[c for c in negatives if c not in clicked],
+        long_categories=long_cats,
+    )
+
+
+def _groups(histories, dsie) -> dict[str, tuple[int, str]]:
+    if dsie is None:
+        return {}
+    from models.dsie import UserSequence
+
+    users = [UserSequence(h.user_id, h.long_items, h.features) for h in histories]
+    out = {}
+    for a in dsie.assign(users):
+        profile = dsie.profiles.get(a.group)
+        out[a.user_id] = (a.group, profile.text if profile is not None else "")
+    return out

@@ -1,0 +1,343 @@
+"""`coea learner`: the consumer-group process that turns training windows into table versions.
+
+Loop: poll `training-windows`, add each record to D_k (WindowStore), assign CSIDs to users
+seen for the first time (nearest group, between refits) and publish them, and when the
+CycleTrigger says so run a cycle: CycleEngine.run -> write the cycle durably -> publish user
+groups and table version k -> mark published -> commit offsets. A restart resumes from the
+newest complete cycle (see learners/cycle_store.py).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from coea.schemas import TrainingWindow, UserGroup
+from coea.settings import Settings, get_settings
+from coea.table import table_key, version_records
+from coea.table_io import publish_version
+from coea.topics import ITEMS, TRAINING_WINDOWS, USER_GROUPS
+from learners import cycle_store
+from learners.dataset import WindowStore
+from learners.engine import CycleEngine, CycleOutput, EngineConfig, NotEnoughData
+from learners.schedule import CycleTrigger
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def read_categories(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]:
+    """item -> category from the compacted item catalogue topic (read to its current end)."""
+    from kafka import KafkaConsumer
+
+    from coea.schemas import ItemRecord
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    out: dict[str, str] = {}
+    try:
+        tps = [
+            tp
+            for p in (consumer.partitions_for_topic(ITEMS.name(settings)) or [])
+            for tp in [_tp(ITEMS.name(settings), p)]
+        ]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
+            for msgs in consumer.poll(timeout_ms=500).values():
+                for m in msgs:
+                    if m.value is not None:
+                        rec = ItemRecord.model_validate_json(m.value)
+                        out[rec.item_id] = rec.category
+    finally:
+        consumer.close()
+    return out
+
+
+def _tp(topic: str, partition: int):
+    from kafka import TopicPartition
+
+    return TopicPartition(topic, partition)
+
+
+class Learner:
+    """One learner process. `run()` returns a summary when asked to stop."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        engine_config: EngineConfig | None = None,
+        until_cycle: int | None = None,
+        exit_idle_s: float | None = None,
+        echo: Callable[[str], None] = print,
+    ):
+        self.settings = s = settings or get_settings()
+        self.root = Path(s.artifacts_dir) / "learner"
+        self.engine = CycleEngine(self.root, engine_config or EngineConfig(seed=s.seed))
+        self.until_cycle, self.exit_idle_s, self.echo = until_cycle, exit_idle_s, echo
+        self.trigger = CycleTrigger(
+            every_windows=s.learner_cycle_windows,
+            every_minutes=s.learner_cycle_minutes,
+            drift=s.learner_drift,
+            idle_seconds=s.learner_idle_seconds,
+        )
+        self.store = WindowStore()
+        self.cycle = 0
+        self.offsets: dict[int, int] = {}
+        self.groups: dict[str, UserGroup] = {}
+        self.served: dict[str, set[str]] = {}
+        self.prev_keys: list[str] = []
+        self.cycles_run = 0
+        self._stop = False
+        self._unpublished: cycle_store.CycleRecord | None = None
+
+    # ---- recovery ----------------------------------------------------------------------
+    def recover(self) -> None:
+        """Resume from the newest complete cycle; finish its publishing if it was cut short."""
+        rec = cycle_store.latest_cycle(self.root)
+        if rec is None:
+            self.engine.reset()
+            return
+        m = rec.manifest
+        self.cycle, self.store = rec.cycle, rec.store
+        self.offsets = {int(p): o for p, o in m["offsets"].items()}
+        self.engine.restore(rec.cycle, Path(m["dsie_dir"]))
+        self.groups = {a["user_id"]: UserGroup.model_validate(a) for a in rec.assignments}
+        self._remember_table(rec.rows)
+        self.trigger.reset(time.monotonic(), carry_open=False)
+        self.trigger.carry(m.get("open_window"))
+        self.echo(f"learner: resumed after cycle {rec.cycle} (offsets {self.offsets})")
+        if not rec.published:
+            self._unpublished = rec
+        else:
+            self.prev_keys = [r.key for r in rec.rows]
+
+    def _finish_unpublished(self) -> None:
+        rec = getattr(self, "_unpublished", None)
+        if rec is None:
+            return
+        self.echo(f"learner: cycle {rec.cycle} was not fully published; publishing it again")
+        previous = cycle_store.complete_cycles(self.root)
+        earlier = [c for c in previous if c < rec.cycle]
+        self.prev_keys = (
+            [r.key for r in cycle_store.load_cycle(self.root, earlier[-1]).rows] if earlier else []
+        )
+        self._publish(rec.cycle, rec.rows, rec.folder, rec.manifest)
+        self.prev_keys = [r.key for r in rec.rows]
+        self._unpublished = None
+
+    # ---- the loop ----------------------------------------------------------------------
+    def run(self) -> dict:
+        from kafka import KafkaConsumer
+
+        s = self.settings
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_stop", True))
+        self.recover()
+        topic = TRAINING_WINDOWS.name(s)
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=s.bootstrap_servers,
+            group_id=s.learner_group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+            max_poll_interval_ms=3_600_000,
+        )
+        self.consumer = consumer
+        try:
+            self._seek_after_assignment(consumer, topic)
+            self._finish_unpublished()
+            last_record = time.monotonic()
+            while not self._stop and not self._done():
+                batch = consumer.poll(timeout_ms=500, max_records=5_000)
+                records = [m for msgs in batch.values() for m in msgs]
+                if records:
+                    last_record = time.monotonic()
+                    self._ingest(consumer, records)
+                    continue
+                reason = self.trigger.due(time.monotonic())
+                if reason:
+                    self._run_cycle(reason)
+                idle = time.monotonic() - last_record
+                if self.exit_idle_s and idle > self.exit_idle_s and not self.trigger.pending:
+                    self.echo(f"learner: no new windows for {idle:.0f}s; stopping")
+                    break
+        finally:
+            consumer.close()
+        return {"cycle": self.cycle, "cycles_run": self.cycles_run, "records": self.store.records}
+
+    def _seek_after_assignment(self, consumer, topic: str) -> None:
+        deadline = time.monotonic() + 60
+        while not consumer.assignment() and time.monotonic() < deadline and not self._stop:
+            consumer.poll(timeout_ms=200, max_records=1)
+        for tp in consumer.assignment():
+            if tp.partition in self.offsets:
+                consumer.seek(tp, self.offsets[tp.partition])
+            else:
+                consumer.seek_to_beginning(tp)
+
+    def _done(self) -> bool:
+        return bool(self.until_cycle) and self.cycle >= self.until_cycle
+
+    def _ingest(self, consumer, records: Sequence) -> None:
+        """Add records in order; a window or drift cut runs the cycle before the record."""
+        new_users: list = []
+        for i, m in enumerate(records):
+            tw = TrainingWindow.model_validate_json(m.value)
+            reason = self.trigger.before_record(tw.window_id)
+            if reason:
+                self._assign_new(new_users)
+                self._run_cycle(reason)
+                if self._done() or self._stop:
+                    self._rewind(consumer, records[i:])
+                    return
+            prev = self.store.users.get(tw.user_id)
+            self.trigger.observe(tw.window_id, time.monotonic(), self._uptake(prev, tw))
+            self.store.add(tw)
+            self.offsets[m.partition] = m.offset + 1
+            if tw.user_id not in self.groups:
+                new_users.append(self.store.users[tw.user_id])
+        self._assign_new(new_users)
+
+    def _rewind(self, consumer, unprocessed: Sequence) -> None:
+        """Put the consumer back on the first record not added (we are stopping)."""
+        for m in unprocessed:
+            tp = _tp(m.topic, m.partition)
+            consumer.seek(tp, min(m.offset, self.offsets.get(m.partition, m.offset)))
+
+    def _uptake(self, prev, tw: TrainingWindow) -> list[bool] | None:
+        """For drift: was each newly clicked category among those served to the user?"""
+        if prev is None or tw.user_id not in self.groups or not self.served:
+            return None
+        key = table_key(self.groups[tw.user_id].group, prev.short_set)
+        served = self.served.get(key, set())
+        return [c in served for c in tw.positives if c not in prev.short_set]
+
+    def _assign_new(self, users: list) -> None:
+        fresh = [u for u in users if u.user_id not in self.groups]
+        assigned = self.engine.assign(fresh)
+        if assigned:
+            self._publish_groups(assigned)
+        users.clear()
+
+    # ---- cycles ------------------------------------------------------------------------
+    def _run_cycle(self, reason: str) -> None:
+        k = self.cycle + 1
+        t0 = time.monotonic()
+        self.echo(
+            f"learner: cycle {k} ({reason}) on {len(self.store.users)} users, "
+            f"{self.store.records} window records"
+        )
+        categories = sorted(set(read_categories(self.settings).values()) | self._seen_categories())
+        try:
+            out, dsie_dir = self.engine.run(self.store, k, categories)
+        except NotEnoughData as exc:
+            self.echo(f"learner: cycle {k} postponed: {exc}; waiting for more windows")
+            self.trigger.reset(time.monotonic(), carry_open=reason != "windows")
+            return
+        carry = reason != "windows"
+        open_window = self.trigger.open_window if carry else None
+        manifest = {
+            "offsets": {str(p): o for p, o in self.offsets.items()},
+            "reason": reason,
+            "dsie_dir": str(dsie_dir),
+            "dsie_version": out.dsie_version,
+            "default_group": out.default_group,
+            "open_window": open_window,
+            "metrics": out.metrics,
+            "created_ms": now_ms(),
+        }
+        groups = [self._group_record(a, out) for a in out.assignments]
+        folder = cycle_store.write_cycle(
+            self.root, k, self.store, out.rows, [g.model_dump() for g in groups], manifest
+        )
+        self.groups = {g.user_id: g for g in groups}
+        self._publish(k, out.rows, folder, manifest)
+        self.prev_keys = [r.key for r in out.rows]
+        self.cycle, self.cycles_run = k, self.cycles_run + 1
+        self.trigger.reset(time.monotonic(), carry_open=carry)
+        self.echo(
+            f"learner: cycle {k} published: {len(out.rows)} rows, aligned share "
+            f"{out.metrics.get('aligned_share', 0):.2f}, {time.monotonic() - t0:.1f}s"
+        )
+
+    def _group_record(self, a, out: CycleOutput) -> UserGroup:
+        return UserGroup(
+            user_id=a.user_id,
+            csid=list(a.csid),
+            group=a.group,
+            model_version=out.dsie_version,
+            ts=now_ms(),
+        )
+
+    def _publish(self, k: int, rows, folder: Path, manifest: dict) -> None:
+        groups = list(self.groups.values())
+        self._send_groups(groups)
+        recs = version_records(
+            rows,
+            k,
+            k,
+            f"{manifest['dsie_version']}/pco-{k - 1}",
+            manifest["created_ms"],
+            previous_keys=self.prev_keys,
+            default_group=manifest["default_group"],
+        )
+        publish_version(recs, self.settings)
+        cycle_store.mark_published(folder)
+        self._commit()
+        self._remember_table(rows)
+
+    def _commit(self) -> None:
+        consumer = getattr(self, "consumer", None)
+        if consumer is None or not self.offsets:
+            return
+        from kafka.errors import KafkaError
+        from kafka.structs import OffsetAndMetadata
+
+        topic = TRAINING_WINDOWS.name(self.settings)
+        offsets = {_tp(topic, p): OffsetAndMetadata(o, "", -1) for p, o in self.offsets.items()}
+        try:
+            consumer.commit(offsets)
+        except KafkaError as exc:
+            # Not fatal: a restart resumes from the offsets in the cycle manifest, which is the
+            # source of truth; committed offsets are for lag monitoring and other tools.
+            self.echo(f"learner: warning: offset commit failed ({exc}); manifest offsets stand")
+
+    def _remember_table(self, rows) -> None:
+        self.served = {r.key: {c for c, _ in r.categories} for r in rows}
+
+    def _publish_groups(self, assigned) -> None:
+        version = self.engine.dsie.version if self.engine.dsie else "none"
+        recs = [
+            UserGroup(
+                user_id=a.user_id,
+                csid=list(a.csid),
+                group=a.group,
+                model_version=version,
+                ts=now_ms(),
+            )
+            for a in assigned
+        ]
+        self.groups.update({r.user_id: r for r in recs})
+        self._send_groups(recs)
+
+    def _send_groups(self, recs: Sequence[UserGroup]) -> None:
+        from kafka import KafkaProducer
+
+        producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
+        topic = USER_GROUPS.name(self.settings)
+        for r in recs:
+            producer.send(topic, r.to_bytes(), key=r.user_id.encode())
+        producer.flush()
+        producer.close()
+
+    def _seen_categories(self) -> set[str]:
+        out: set[str] = set()
+        for u in self.store.users.values():
+            out |= set(u.short_categories) | set(u.long_categories) | set(u.negatives)
+        return out

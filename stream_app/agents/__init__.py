@@ -1,0 +1,1 @@
+"""Agents: `ingest` (events -> user state, DLQ, training windows), `catalogue` (items)."""

@@ -1,0 +1,99 @@
+"""Serving: user -> CSID and the novel-category table materialised in RocksDB, and the lookup.
+
+- agent on ``user-groups`` -> ``user-groups`` table (partitioned like the events topic, so a
+  user's group sits beside their state);
+- agent on ``novel-categories`` -> global ``novel-categories`` table holding the topic's raw
+  records by record key (rows of both slots, the version marker, tombstones applied). The
+  agent applies records in topic order, so when a version's marker is stored all its rows
+  are too; lookups read only rows of the marker's version (`coea.table.stored_lookup`), so a
+  half-published next version is never served;
+- ``GET /v1/novel-categories/{user_id}``: the user's C'_short from their stream state, their
+  group (the default group when they have none yet), and the categories by the rule of
+  `coea.table.resolve`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coea import topics as spec
+from coea.schemas import UserGroup
+from coea.state import UserState
+from coea.table import MARKER_KEY, marker_of, resolve, stored_lookup
+from stream_app.app import app, settings
+from stream_app.tables import users_table
+
+_RAW = {"key_type": bytes, "value_type": bytes}
+_RAW_TOPIC = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+
+groups_topic = app.topic(spec.USER_GROUPS.name(settings), **_RAW_TOPIC)
+table_topic = app.topic(spec.NOVEL_CATEGORIES.name(settings), **_RAW_TOPIC)
+
+groups_table = app.Table("user-groups", options={"driver": "rocksdict"}, **_RAW)
+novel_table = app.GlobalTable(  # one partition, like its source topic
+    "novel-categories", partitions=1, options={"driver": "rocksdict"}, **_RAW
+)
+
+
+@app.agent(groups_topic)
+async def user_groups(stream: Any) -> None:
+    async for event in stream.events():
+        msg = event.message
+        if msg.key is None:
+            continue
+        if msg.value is None:
+            groups_table.pop(msg.key, None)
+        else:
+            groups_table[msg.key] = msg.value
+
+
+@app.agent(table_topic)
+async def novel_categories(stream: Any) -> None:
+    async for event in stream.events():
+        msg = event.message
+        if msg.key is None:
+            continue
+        if msg.value is None:
+            novel_table.pop(msg.key, None)
+        else:
+            novel_table[msg.key] = msg.value
+
+
+def lookup_user(user_id: str) -> dict[str, Any]:
+    """The serving answer for one user (pure over the three tables' current contents)."""
+    raw_state = users_table.get(user_id.encode())
+    short_set = UserState.from_json(raw_state).short_set() if raw_state is not None else []
+    raw_group = groups_table.get(user_id.encode())
+    group = UserGroup.model_validate_json(raw_group) if raw_group is not None else None
+    marker = marker_of(novel_table.get(MARKER_KEY.encode()))
+    lookup = stored_lookup(lambda k: novel_table.get(k.encode()), marker)
+    default = marker.default_group if marker else None
+    cats, rule = resolve(lookup, group.group if group else None, default, short_set)
+    return {
+        "user_id": user_id,
+        "group": group.group if group else default,
+        "csid": group.csid if group else None,
+        "cold_start": group is None,
+        "short_set": short_set,
+        "categories": [c.model_dump() for c in cats],
+        "rule": rule,
+        "version": marker.version if marker else None,
+        "cycle": marker.cycle if marker else None,
+        "known_user": raw_state is not None,
+    }
+
+
+@app.page("/v1/novel-categories/{user_id}")
+@app.table_route(table=users_table, match_info="user_id")
+async def novel_categories_view(web: Any, request: Any, user_id: str) -> Any:
+    """GET /v1/novel-categories/<user_id>: novel categories outside the user's C'_short."""
+    answer = lookup_user(user_id)
+    status = 200 if answer["version"] is not None else 503
+    if status == 503:
+        answer["error"] = "no complete table version published yet"
+    return web.json(answer, status=status)

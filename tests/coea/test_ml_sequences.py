@@ -1,0 +1,54 @@
+"""coea.data.sequences: clicks, short/long split and the per-category tau filter."""
+
+from __future__ import annotations
+
+from coea.data.movielens import ItemInfo, Rating, RatingLog, load_ml_100k
+from coea.data.sequences import ml_user_sequences
+
+ITEMS = {
+    "c1": ItemInfo("c1", "C1", ("Comedy",)),
+    "c2": ItemInfo("c2", "C2", ("Comedy",)),
+    "c3": ItemInfo("c3", "C3", ("Comedy", "Drama")),
+    "d1": ItemInfo("d1", "D1", ("Drama",)),
+    "h1": ItemInfo("h1", "H1", ("Horror",)),
+}
+
+
+def _log(rows: list[tuple[str, str, float]]) -> RatingLog:
+    ratings = [Rating(u, i, r, 1000 * t) for t, (u, i, r) in enumerate(rows)]
+    return RatingLog("toy", ratings, ITEMS, {"1": {"age": 30, "gender": "F"}})
+
+
+def test_clicks_split_filter_and_short_categories():
+    rows = [
+        ("1", "c1", 5),
+        ("1", "d1", 4),
+        ("1", "h1", 2),
+        ("1", "c2", 4),
+        ("1", "c3", 5),
+        ("2", "h1", 5),
+        ("1", "d1", 3),
+        ("1", "h1", 4),
+    ]
+    (u1, u2) = ml_user_sequences(_log(rows), tau=3, click_threshold=4.0, short_k=2)
+    # user 1 clicks in order: c1 d1 c2 c3 h1 -> I_short = [c3, h1], I_long = [c1, d1, c2]
+    # clicks per genre: Comedy 3 (c1, c2, c3), Drama 1, Horror 1 -> keep Comedy only
+    assert u1.user_id == "1" and u1.long_items == ["c1", "c2"]
+    assert u1.short_items == ["c3", "h1"] and u1.short_categories == ["Comedy", "Horror"]
+    assert u1.features == {"age": 30, "gender": "F"}
+    assert u2.user_id == "2" and u2.long_items == [] and u2.short_items == ["h1"]
+    assert u2.features == {}
+
+
+def test_genre_combo_mode_and_threshold():
+    rows = [("1", "c3", 4), ("1", "c3", 4), ("1", "c1", 3.5)]
+    (u,) = ml_user_sequences(_log(rows), tau=1, click_threshold=3.5, short_k=1, mode="genre-combo")
+    assert u.long_items == ["c3", "c3"] and u.short_categories == ["Comedy"]
+
+
+def test_ml100k_sequences(ml100k):
+    hs = ml_user_sequences(load_ml_100k(ml100k))
+    assert len(hs) == 943
+    assert all(len(h.short_categories) <= 10 for h in hs)
+    assert sum(len(h.long_items) for h in hs) > 20_000
+    assert {"age", "gender", "occupation"} <= set(hs[0].features)

@@ -1,0 +1,105 @@
+"""`coea evaluate --quick` end to end on ML-100K, through the console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COEA = str(Path(sys.executable).with_name("coea"))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick_run(ml100k: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("eval")
+    proc = subprocess.run(
+        [
+            COEA,
+            "evaluate",
+            "--quick",
+            "--dataset",
+            "ml-100k",
+            "--path",
+            str(ml100k),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, f"coea evaluate failed:\n{proc.stdout}\n{proc.stderr}"
+    return out, proc.stdout
+
+
+@pytest.mark.slow
+def test_results_json_structure(quick_run) -> None:
+    out, _ = quick_run
+    data = json.loads((out / "results.json").read_text())
+    for key in (
+        "command",
+        "commit",
+        "machine",
+        "dataset",
+        "protocol",
+        "blend",
+        "seeds",
+        "methods_run",
+        "methods_skipped",
+        "tail",
+        "methods",
+    ):
+        assert key in data, key
+    assert data["dataset"]["name"] == "ml-100k"
+    assert data["dataset"]["users_evaluated"] > 100
+    assert data["protocol"]["max_users"] == 150 and data["seeds"] == [0]
+    assert set(data["methods"]) == set(data["methods_run"])
+    assert {"most-popular", "sasrec", "hucb", "explore"} <= set(data["methods"])
+    for name, entry in data["methods"].items():
+        metrics = entry["metrics"]
+        for key in ("C-H@1", "C-N@5", "NCP@5", "NCP@5/K", "CLTP@5", "SER@5", "NCP-short@5"):
+            assert 0.0 <= metrics[key]["mean"] <= 1.0, (name, key)
+            assert len(metrics[key]["per_seed"]) == 1
+        assert entry["wall_s"]["mean"] >= 0.0
+        assert entry["type"] in ("Exploitation", "Exploration", "Ours")
+    assert "Hit@10" in data["methods"]["sasrec"]["metrics"]  # item rankers report items too
+    assert "Hit@10" not in data["methods"]["hucb"]["metrics"]
+
+
+@pytest.mark.slow
+def test_table_has_a_row_per_method(quick_run) -> None:
+    out, stdout = quick_run
+    data = json.loads((out / "results.json").read_text())
+    table = (out / "table.md").read_text()
+    assert "| Type | Method | C-H@1 | C-N@5 | NCP@5 | CLTP@5 | SER@5 |" in table
+    main = table.split("## Table 2")[1].split("##")[0]
+    for entry in data["methods"].values():
+        rows = [ln for ln in main.splitlines() if f"| {entry['label']} |" in ln]
+        assert len(rows) == 1, entry["label"]
+        assert rows[0].startswith(f"| {entry['type']} |")
+    assert "**" in main  # a best value is bolded
+    assert "C-H@1" in stdout and "wrote" in stdout  # readable summary on stdout
+
+
+@pytest.mark.slow
+def test_png_written(quick_run) -> None:
+    out, _ = quick_run
+    png = out / "tradeoff.png"
+    assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_live_is_refused_clearly(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [COEA, "evaluate", "--live", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "not yet available" in proc.stderr

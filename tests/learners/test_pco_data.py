@@ -1,0 +1,107 @@
+"""PCO data contract: steps, SFT examples, reward pairs, negatives, sampling, MovieLens contexts."""
+
+from __future__ import annotations
+
+import random
+
+from coea.data.movielens import ItemInfo, Rating, RatingLog
+from learners.pco.data import (
+    NegativeSampler,
+    UserContext,
+    contexts_from_log,
+    eval_target,
+    reward_pairs,
+    sample_contexts,
+    sft_examples,
+    split_users,
+    steps,
+)
+from models.lm.prompts import PromptBuilder
+
+
+def test_steps_are_first_clicks_on_new_categories_with_context():
+    seq = ["a", "b", "a", "c", "b", "d"]
+    assert steps(seq) == [(["b", "a"], "c"), (["a", "c", "b"], "d")]
+    assert steps(seq, exclude={"c"}) == [(["a", "c", "b"], "d")]
+    assert steps(seq, min_context=1) == [(["a"], "b"), (["b", "a"], "c"), (["a", "c", "b"], "d")]
+
+
+def test_sft_examples_filter_long_term_and_carry_trigger():
+    ctx = UserContext("u", 1, "likes x", ["a", "b", "c", "d"], [], long_categories=["c"])
+    b = PromptBuilder()
+    ex = sft_examples([ctx], b)
+    assert [e["completion"] for e in ex] == [" d"]  # c is in the long-term history (eq. 8)
+    assert ex[0]["prompt"].endswith("b c <novel>")
+    unfiltered = sft_examples([ctx], b, novel_only=False)
+    assert [e["completion"] for e in unfiltered] == [" c", " d"]
+    assert not unfiltered[0]["prompt"].endswith("<novel>")  # target c is not novel
+
+
+def test_reward_pairs_never_use_a_clicked_category_as_negative():
+    ctx = UserContext("u", 0, "", ["a", "b", "c", "d"], negatives=["a", "x"], long_categories=["y"])
+    sampler = NegativeSampler({c: 1.0 for c in "abcdxyz"})
+    pairs = reward_pairs([ctx], PromptBuilder(), sampler, random.Random(0))
+    assert [p["chosen"] for p in pairs] == [" c", " d"]
+    assert all(p["rejected"] == " x" and p["exposed"] for p in pairs)
+
+
+def test_fallback_negatives_are_unclicked_and_popularity_weighted():
+    ctx = UserContext("u", 0, "", ["a", "b", "c"], negatives=[], long_categories=["d"])
+    sampler = NegativeSampler({"a": 1, "b": 1, "c": 1, "d": 1, "x": 1000.0, "z": 1.0})
+    rng = random.Random(0)
+    draws = [sampler.sample(ctx, ctx.history, rng) for _ in range(200)]
+    assert all(d is not None and d[0] in {"x", "z"} and not d[1] for d in draws)
+    assert sum(d[0] == "x" for d in draws) > 180
+    assert NegativeSampler({"a": 1.0}).sample(ctx, ctx.history, rng) is None
+
+
+def test_eval_target_cuts_before_the_last_novel_step():
+    ctx = UserContext("u", 0, "", ["a", "b", "c", "a", "d", "d"], [], long_categories=[])
+    cut, target = eval_target(ctx)
+    assert target == "d" and cut.short_seq == ["a", "b", "c", "a"]
+    assert eval_target(UserContext("v", 0, "", ["a", "a"], [])) is None
+
+
+def test_split_and_sample():
+    ctxs = [UserContext(str(i), 0, "", [], []) for i in range(200)]
+    train, held = split_users(ctxs, 0.2, seed=1)
+    assert len(train) + len(held) == 200 and 20 < len(held) < 60
+    assert {c.user_id for c in train}.isdisjoint(c.user_id for c in held)
+    assert split_users(ctxs, 0.2, seed=1) == (train, held)
+    rng = random.Random(0)
+    assert len(sample_contexts(ctxs, 0.01, 16, rng)) == 16  # minimum count
+    assert len(sample_contexts(ctxs, 0.5, 16, rng)) == 100
+    assert len(sample_contexts(ctxs[:5], 0.01, 16, rng)) == 5
+
+
+def _log() -> RatingLog:
+    items = {
+        str(i): ItemInfo(str(i), f"t{i}", g)
+        for i, g in enumerate(
+            [("Drama",), ("Comedy",), ("Action", "Comedy"), ("War",), ("Horror",), ("Drama",)]
+        )
+    }
+    rows = [
+        ("1", "0", 5),
+        ("1", "1", 4),
+        ("1", "4", 2),
+        ("1", "2", 5),
+        ("1", "3", 4),
+        ("1", "5", 1),
+    ]
+    rows += [("2", "3", 5), ("2", "4", 3)]
+    ratings = [Rating(u, i, r, 1000 * n) for n, (u, i, r) in enumerate(rows)]
+    return RatingLog("tiny", ratings, items, {"1": {"age": 30}, "2": {"age": 40}})
+
+
+def test_contexts_from_log_without_dsie():
+    ctxs = {c.user_id: c for c in contexts_from_log(_log(), mode="genre-combo", short_k=3)}
+    u1 = ctxs["1"]
+    assert u1.short_seq == ["Comedy", "Action|Comedy", "War"]
+    assert u1.long_categories == ["Drama"]
+    assert u1.negatives == ["Horror"]  # Drama (item 5) was clicked earlier: not a negative
+    assert u1.group == -1 and u1.profile == ""
+    early = {
+        c.user_id: c for c in contexts_from_log(_log(), short_k=3, mode="genre", until_ts=2500)
+    }
+    assert early["1"].short_seq == ["Drama", "Comedy"] and "2" not in early

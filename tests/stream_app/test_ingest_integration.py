@@ -1,0 +1,291 @@
+"""`coea replay` -> Kafka -> `coea worker` (subprocesses, real broker) against a reference
+computed straight from the MovieLens files, without coea.state or coea.data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from coea.schemas import DeadLetter, TrainingWindow
+from coea.state import StateParams
+from coea.topics import EVENTS, EVENTS_DLQ, TRAINING_WINDOWS
+from stream_app.testing import (
+    COEA,
+    ML_ENV,
+    Worker,
+    delete_topics,
+    events_consumed,
+    read_topic,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+TAU, K, LONG_CAP, NEG_CAP, CLICK = 5, 10, 200, 50, 4.0
+
+
+# --- the independent reference -----------------------------------------------------------------
+
+
+def read_ratings(root: Path, limit: int | None = None):
+    """(ts_ms, user, item, rating) in replay order, and item -> first genre."""
+    genres = [
+        ln.split("|")[0]
+        for ln in (root / "u.genre").read_text("latin-1").splitlines()
+        if ln.strip()
+    ]
+    first_genre = {}
+    for line in (root / "u.item").read_text("latin-1").splitlines():
+        parts = line.split("|")
+        if len(parts) > 5:
+            names = [g for g, flag in zip(genres, parts[5:], strict=False) if flag == "1"]
+            first_genre[parts[0]] = names[0] if names else "unknown"
+    rows = []
+    for line in (root / "u.data").read_text("latin-1").splitlines():
+        user, item, rating, ts = line.split("\t")
+        rows.append((int(ts) * 1000, user, item, float(rating)))
+    rows.sort(key=lambda r: (r[0], int(r[1]), r[2]))
+    return rows[:limit], first_genre
+
+
+def reference(root: Path, limit: int | None = None) -> dict[str, dict]:
+    """Per user: I'_long (category-count filter), C_short, C'_short, negatives, features."""
+    rows, genre = read_ratings(root, limit)
+    features = {}
+    for line in (root / "u.user").read_text("latin-1").splitlines():
+        uid, age, gender, occupation, _ = line.split("|")
+        features[uid] = {"age": int(age), "gender": gender, "occupation": occupation}
+    per_user = defaultdict(list)
+    for _, user, item, rating in rows:
+        per_user[user].append((item, rating))
+    out = {}
+    for user, history in per_user.items():
+        clicks = [item for item, r in history if r >= CLICK]
+        short, older = clicks[-K:], clicks[: max(len(clicks) - K, 0)]
+        per_cat = Counter(genre[i] for i in clicks)
+        long_items = [i for i in dict.fromkeys(older) if per_cat[genre[i]] >= TAU][-LONG_CAP:]
+        negatives = []
+        for item, r in history:
+            if genre[item] in negatives:
+                negatives.remove(genre[item])
+            if r < CLICK:
+                negatives = (negatives + [genre[item]])[-NEG_CAP:]
+        short_cats = [genre[i] for i in short]
+        out[user] = {
+            "long_items": long_items,
+            "long_categories": [genre[i] for i in long_items],
+            "short_categories": short_cats,
+            "short_set": [c for n, c in enumerate(short_cats) if c not in short_cats[n + 1 :]],
+            "negatives": negatives,
+            "features": features[user],
+            "clicks": [genre[i] for i in clicks],
+        }
+    return out
+
+
+FIELDS = ("long_items", "long_categories", "short_categories", "short_set", "negatives", "features")
+
+
+def assert_states_match(states, expected, params):
+    assert set(states) == set(expected)
+    wrong = {u: f for u in expected for f in FIELDS if states[u].view(params)[f] != expected[u][f]}
+    assert not wrong, f"{len(wrong)} users differ, e.g. {list(wrong.items())[:3]}"
+
+
+PARAMS = StateParams(filter_unit="category", window_cap=1000)
+
+
+# --- the shared uninterrupted run --------------------------------------------------------------
+
+
+def test_ml100k_replay_state_equals_reference(ml100k_run, ml100k):
+    run = ml100k_run
+    assert "sent 100000 events, rejected 0" in run.replay_output
+    assert run.exit_code == 0 and run.crashes == []
+    assert run.dead_letters == []
+    expected = reference(ml100k)
+    assert_states_match(run.states, expected, PARAMS)
+    assert sum(s.events for s in run.states.values()) == 100_000
+    shown = json.loads(run.cli_state)
+    assert {f: shown[f] for f in FIELDS} == {f: expected["1"][f] for f in FIELDS}
+    assert json.loads(run.store_state) == shown  # read-only RocksDB open, worker stopped
+
+
+def test_training_windows_carry_every_click_once(ml100k_run, ml100k):
+    expected = reference(ml100k)
+    by_user = defaultdict(list)
+    for w in ml100k_run.windows:
+        by_user[w.user_id].append(w)
+    assert set(by_user) == set(expected)
+    day = 86_400_000
+    for user, windows in by_user.items():
+        ids = [w.window_id for w in windows]
+        assert ids == sorted(set(ids)), f"user {user}: windows repeat or go back: {ids}"
+        assert [c for w in windows for c in w.positives] == expected[user]["clicks"]
+        assert all(
+            (w.ts_start, w.ts_end) == (w.window_id * day, (w.window_id + 1) * day) for w in windows
+        )
+        last = windows[-1]  # closed by the replay's end marker: the final state
+        assert last.short_categories == expected[user]["short_categories"]
+        assert last.long_items == expected[user]["long_items"]
+        assert all(not set(w.negatives) & set(w.positives) for w in windows)
+
+
+# --- dead letters ---------------------------------------------------------------------------------
+
+
+def malformed_records(valid):
+    """1,000 bad records of eight kinds, keyed like real traffic; (key, value, expected reason)."""
+    users = [e.user_id for e in valid]
+    good = json.loads(valid[0].to_bytes())
+    out = []
+    for n in range(1000):
+        user = users[(n * 37) % len(users)]
+        kind = n % 8
+        obj = {**good, "user_id": user, "event_id": f"bad-{n}"}
+        if kind == 0:
+            raw, why = json.dumps(obj).encode()[:-7], "bad JSON"
+        elif kind == 1:
+            raw, why = json.dumps({**obj, "ts": "yesterday"}).encode(), "ts:"
+        elif kind == 2:
+            raw, why = json.dumps({**obj, "kind": "like"}).encode(), "unknown event kind"
+        elif kind == 3:
+            raw, why = (
+                json.dumps({k: v for k, v in obj.items() if k != "user_id"}).encode(),
+                "user_id",
+            )
+        elif kind == 4:
+            raw, why = json.dumps({**obj, "features": {"blob": "x" * 20_000}}).encode(), "oversized"
+        elif kind == 5:
+            raw, why = b"[1, 2, 3]", "expected an object"
+        elif kind == 6:
+            raw, why = (
+                json.dumps({**obj, "category": None, "item_id": f"ghost-{n}"}).encode(),
+                "unknown item",
+            )
+        else:
+            raw, why = json.dumps(obj).encode(), "key:"
+            user = "not-" + user
+        out.append((user.encode(), raw, why))
+    return out
+
+
+def test_malformed_records_go_to_the_dlq_and_the_stream_keeps_flowing(kafka_env, ml100k, tmp_path):
+    from kafka import KafkaProducer
+
+    from coea.data.events_io import Publisher, ml_events
+    from coea.data.movielens import load_ml_100k
+    from stream_app.store import iter_users
+
+    settings = kafka_env.settings.model_copy(update={"filter_unit": "category"})
+    env = {**kafka_env.env, **ML_ENV}
+    n_valid = 20_000
+    valid = list(ml_events(load_ml_100k(ml100k)))[:n_valid]
+    bad = malformed_records(valid)
+    worker = Worker.start(env, tmp_path / "worker.log")
+    pid = worker.proc.pid
+    try:
+        producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20)
+        topic = EVENTS.name(settings)
+        for n, event in enumerate(valid):
+            producer.send(topic, key=event.user_id.encode(), value=event.to_bytes())
+            if n % 20 == 19:
+                key, raw, _ = bad[n // 20]
+                producer.send(topic, key=key, value=raw)
+        producer.flush()
+        producer.close()
+        publisher = Publisher(settings)
+        publisher.send_flush_markers()
+        publisher.close()
+        wait_for(lambda: events_consumed(settings), 240, "the worker to consume everything", 1.0)
+        letters = [
+            DeadLetter.model_validate_json(v)
+            for _, v in read_topic(settings, EVENTS_DLQ.name(settings), expect=1000)
+        ]
+        assert worker.alive() and worker.proc.pid == pid
+        assert worker.crashes() == []
+        assert worker.stop() == 0
+        assert len(letters) == 1000
+        assert sorted(d.original() for d in letters) == sorted(raw for _, raw, _ in bad)
+        why = {raw: reason for _, raw, reason in bad}
+        wrong = [
+            (d.reason, why[d.original()]) for d in letters if why[d.original()] not in d.reason
+        ]
+        assert not wrong, wrong[:5]
+        assert all(d.source_topic == topic and d.offset is not None for d in letters)
+        expected = reference(ml100k, limit=n_valid)
+        assert_states_match({s.user_id: s for s in iter_users(settings)}, expected, PARAMS)
+    finally:
+        if worker.alive():
+            worker.kill()
+        delete_topics(settings)
+
+
+# --- crash recovery ---------------------------------------------------------------------------
+
+
+def test_sigkill_mid_replay_recovers_to_the_uninterrupted_state(
+    kafka_env, ml100k, ml100k_run, tmp_path
+):
+    """Kill -9 twice mid-replay: restart on the same RocksDB, then on an empty data dir (all
+    from changelogs). The final states equal the uninterrupted run's, field by field."""
+    from stream_app.config import datadir
+    from stream_app.store import iter_users
+
+    settings = kafka_env.settings
+    env = {**kafka_env.env, **ML_ENV}
+    replay_log = tmp_path / "replay.log"
+    with open(replay_log, "wb") as out:
+        replay = subprocess.Popen(
+            [COEA, "replay", "--ml-100k", str(ml100k)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    workers = []
+    try:
+        workers.append(Worker.start(env, tmp_path / "worker1.log"))
+        wait_for(
+            lambda: (workers[0].stats() or {}).get("applied", 0) >= 25_000,
+            240,
+            "the first worker to apply 25,000 events",
+        )
+        workers[0].kill()
+        workers.append(Worker.start(env, tmp_path / "worker2.log"))
+        wait_for(
+            lambda: (workers[1].stats() or {}).get("records", 0) >= 30_000,
+            240,
+            "the second worker to process 30,000 records",
+        )
+        workers[1].kill()
+        shutil.rmtree(datadir(settings))
+        workers.append(Worker.start(env, tmp_path / "worker3.log"))
+        assert replay.wait(timeout=300) == 0, replay_log.read_text()
+        wait_for(
+            lambda: events_consumed(settings),
+            240,
+            "the third worker to catch up",
+            1.0,
+            detail=workers[2].diagnosis,
+        )
+        assert workers[2].crashes() == []
+        assert workers[2].stop() == 0
+        states = {s.user_id: s for s in iter_users(settings)}
+        assert sorted(states) == sorted(ml100k_run.states)
+        differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
+        assert not differ, f"{len(differ)} users differ from the uninterrupted run: {differ[:5]}"
+        windows = {
+            TrainingWindow.model_validate_json(v).model_dump_json()
+            for _, v in read_topic(settings, TRAINING_WINDOWS.name(settings))
+        }
+        assert windows == {w.model_dump_json() for w in ml100k_run.windows}
+    finally:
+        replay.kill()
+        for w in workers:
+            if w.alive():
+                w.kill()
+        delete_topics(settings)
