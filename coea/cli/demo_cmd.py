@@ -83,9 +83,10 @@ def _follow(log: Path, proc: subprocess.Popen, timeout: float) -> None:
 )
 @click.option(
     "--keep-broker/--stop-broker",
-    default=True,
+    default=False,
     show_default=True,
-    help="Leave the broker running afterwards (when the demo started it).",
+    help="Leave the broker running afterwards when the demo started it "
+    "(a broker that was already running is always left running).",
 )
 def demo(
     users: int,
