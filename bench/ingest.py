@@ -5,7 +5,8 @@ In one run, on the same records:
    worker's client) consumes them back with no processing;
 2. storage ceiling: rocksdict puts of the same records (one by one, and in write batches);
 3. the worker: the events are published first, then `coea worker` starts on them; its rate is
-   records over the time between its first and its last processed record (from /stats/).
+   records over the time between its first and its last processed record (from /stats/);
+4. for reference, the events agent's own logic (`IngestProcessor`) without Faust or Kafka.
 
 Writes bench/results/ingest.json and prints events/s, both ceilings and worker/consume ratio.
 Usage: .venv/bin/python bench/ingest.py [--ml-100k DIR]   (needs `coea broker up`)
@@ -105,6 +106,40 @@ def storage_ceiling(records: list[tuple[bytes, bytes]], folder: Path) -> dict:
     return {"put_per_s": len(records) / single_s, "batch_put_per_s": len(records) / batch_s}
 
 
+class _DictTables:
+    """`StateReader` over dicts, for the logic-only rate."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, bytes] = {}
+        self.clocks: dict[int, bytes] = {}
+
+    def user(self, user_id, ctx):
+        return self.users.get(user_id)
+
+    def partition(self, partition, ctx):
+        return self.clocks.get(partition)
+
+    def category(self, item_id):
+        return None
+
+
+def logic_rate(records: list[tuple[bytes, bytes]], partitions: int) -> dict:
+    """The events agent's own work (decode, state, windows, JSON) without Faust or Kafka."""
+    from coea.state import StateParams
+    from stream_app.processor import IngestProcessor, RawRecord
+    from stream_app.windows import WindowClock
+
+    raw = [RawRecord(hash(k) % partitions, n, k, v) for n, (k, v) in enumerate(records)]
+    proc = IngestProcessor(StateParams(filter_unit="category", window_cap=1000), WindowClock(), "t")
+    tables = _DictTables()
+    start = time.perf_counter()
+    for i in range(0, len(raw), 1000):
+        result = proc.process(raw[i : i + 1000], tables)
+        tables.users.update({u: s.to_json() for u, (s, _) in result.users.items()})
+        tables.clocks.update({p: pw.to_json() for p, (pw, _) in result.partitions.items()})
+    return {"events_per_s": len(raw) / (time.perf_counter() - start)}
+
+
 def worker_rate(env: dict[str, str], settings: Settings, log, total: int, folder: Path) -> dict:
     """Publish everything first, then time the worker from its first to its last record."""
     publisher = Publisher(settings)
@@ -162,6 +197,7 @@ def main() -> None:
             records = [(e.user_id.encode(), e.to_bytes()) for e in ml_events(log)]
             broker = broker_ceiling(settings, records)
             storage = storage_ceiling([(v[:40], v) for _, v in records], folder)
+            logic = logic_rate(records, settings.topic_partitions)
             worker = worker_rate(env, settings, log, len(records), folder)
         finally:
             delete_topics(settings)
@@ -193,6 +229,7 @@ def main() -> None:
         f"rocksdict put     {storage['put_per_s']:>10,.0f} puts/s "
         f"({storage['batch_put_per_s']:,.0f}/s in write batches)"
     )
+    print(f"agent logic only  {logic['events_per_s']:>10,.0f} events/s (no Faust, no Kafka)")
     print(f"worker / consume  {result['worker_over_consume']:>10.1%}   -> {args.out}")
 
 

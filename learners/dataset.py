@@ -48,11 +48,20 @@ class WindowStore:
     records: int = 0  # |D_k|: training-window records seen so far
     window_ids: set[int] = field(default_factory=set)
     cap: int = 50
+    duplicates: int = 0  # re-sent window records skipped
 
     def add(self, tw: TrainingWindow) -> bool:
-        """Add one window record; returns True when its window id is new."""
-        self.records += 1
+        """Add one window record; returns True when its window id is new.
+
+        The stream emits windows at least once (a crash can re-send one) and a user's windows
+        in increasing order, so a record for a window the user already has is a duplicate and
+        is skipped.
+        """
         prev = self.users.get(tw.user_id)
+        if self.is_duplicate(tw):
+            self.duplicates += 1
+            return False
+        self.records += 1
         clicked = set(tw.positives)
         old_neg = [c for c in prev.negatives if c not in clicked] if prev else []
         negatives = _bounded_merge(old_neg, [c for c in tw.negatives if c not in clicked], self.cap)
@@ -66,12 +75,16 @@ class WindowStore:
             negatives=negatives,
             positives=positives,
             features=dict(tw.features),
-            last_window=max(tw.window_id, prev.last_window if prev else tw.window_id),
+            last_window=tw.window_id,
             windows=(prev.windows + 1) if prev else 1,
         )
         new = tw.window_id not in self.window_ids
         self.window_ids.add(tw.window_id)
         return new
+
+    def is_duplicate(self, tw: TrainingWindow) -> bool:
+        prev = self.users.get(tw.user_id)
+        return prev is not None and tw.window_id <= prev.last_window
 
     def active_since(self, window_id: int) -> list[UserRecord]:
         """Users with a window at or after window_id, in user-id order."""
@@ -82,11 +95,17 @@ class WindowStore:
             "records": self.records,
             "window_ids": sorted(self.window_ids),
             "cap": self.cap,
+            "duplicates": self.duplicates,
             "users": [asdict(u) for _, u in sorted(self.users.items())],
         }
 
     @classmethod
     def from_json(cls, d: dict) -> WindowStore:
-        store = cls(records=d["records"], window_ids=set(d["window_ids"]), cap=d["cap"])
+        store = cls(
+            records=d["records"],
+            window_ids=set(d["window_ids"]),
+            cap=d["cap"],
+            duplicates=d.get("duplicates", 0),
+        )
         store.users = {u["user_id"]: UserRecord(**u) for u in d["users"]}
         return store

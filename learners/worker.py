@@ -189,6 +189,10 @@ class Learner:
         new_users: list = []
         for i, m in enumerate(records):
             tw = TrainingWindow.model_validate_json(m.value)
+            if self.store.is_duplicate(tw):  # re-sent by the stream after a crash
+                self.store.duplicates += 1
+                self.offsets[m.partition] = m.offset + 1
+                continue
             reason = self.trigger.before_record(tw.window_id)
             if reason:
                 self._assign_new(new_users)

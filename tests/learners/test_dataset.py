@@ -63,3 +63,10 @@ def test_snapshot_round_trip_and_caps(events):
     for u in store.users.values():
         assert len(u.negatives) <= 3 and len(u.positives) <= 3
         assert len(set(u.negatives)) == len(u.negatives)
+
+
+def test_a_re_sent_window_is_skipped():
+    store = WindowStore()
+    assert store.add(_tw(wid=0, pos=("A",)))
+    assert not store.add(_tw(wid=0, pos=("A",)))  # the stream re-sent it after a crash
+    assert store.records == 1 and store.duplicates == 1 and store.users["u1"].windows == 1
