@@ -40,28 +40,26 @@ novel_table = app.GlobalTable(  # one partition, like its source topic
 )
 
 
-@app.agent(groups_topic)
-async def user_groups(stream: Any) -> None:
+async def _mirror(stream: Any, table: Any) -> None:
+    """Keep `table` equal to the topic: the latest value per key, tombstones delete."""
     async for event in stream.events():
         msg = event.message
         if msg.key is None:
             continue
         if msg.value is None:
-            groups_table.pop(msg.key, None)
+            table.pop(msg.key, None)
         else:
-            groups_table[msg.key] = msg.value
+            table[msg.key] = msg.value
+
+
+@app.agent(groups_topic)
+async def user_groups(stream: Any) -> None:
+    await _mirror(stream, groups_table)
 
 
 @app.agent(table_topic)
 async def novel_categories(stream: Any) -> None:
-    async for event in stream.events():
-        msg = event.message
-        if msg.key is None:
-            continue
-        if msg.value is None:
-            novel_table.pop(msg.key, None)
-        else:
-            novel_table[msg.key] = msg.value
+    await _mirror(stream, novel_table)
 
 
 def lookup_user(user_id: str) -> dict[str, Any]:

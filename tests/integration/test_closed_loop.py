@@ -14,7 +14,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from table_topic import latest_values  # tests/support
 
 from stream_app.testing import COEA, ML_ENV, Worker, run_cli, wait_for
 
@@ -35,17 +35,7 @@ def independent_table(bootstrap: str, topic: str) -> dict:
     Rows on '<slot>/<key>', the marker on '__version__', tombstones = None; the visible
     version is the marker's, served from its slot.
     """
-    tp = TopicPartition(topic, 0)
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    c.assign([tp])
-    c.seek_to_beginning(tp)
-    end = c.end_offsets([tp])[tp]
-    latest: dict[str, bytes | None] = {}
-    while c.position(tp) < end:
-        for msgs in c.poll(timeout_ms=500).values():
-            for m in msgs:
-                latest[m.key.decode()] = m.value
-    c.close()
+    latest = latest_values(bootstrap, topic)
     marker = json.loads(latest["__version__"])
     slot = f"{marker['version'] % 2}/"
     rows = {}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from table_topic import latest_values  # tests/support
 
 from coea.table import TableView
 from coea.table_io import read_table
@@ -88,18 +89,7 @@ class TableWatcher(threading.Thread):
 
 
 def _latest_values(settings) -> dict[str, bytes | None]:
-    tp = TopicPartition(NOVEL_CATEGORIES.name(settings), 0)
-    c = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
-    c.assign([tp])
-    c.seek_to_beginning(tp)
-    end = c.end_offsets([tp])[tp]
-    latest: dict[str, bytes | None] = {}
-    while c.position(tp) < end:
-        for msgs in c.poll(timeout_ms=500).values():
-            for m in msgs:
-                latest[m.key.decode()] = m.value
-    c.close()
-    return latest
+    return latest_values(settings.bootstrap_servers, NOVEL_CATEGORIES.name(settings))
 
 
 def _wait(proc: subprocess.Popen, log: Path, timeout: float) -> str:
