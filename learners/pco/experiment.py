@@ -2,12 +2,16 @@
 without the KL term (the paper's Figure 4 effect), written to JSON and a PNG plot.
 
     python -m learners.pco.experiment --path ../shared/data/ml-100k --out var/pco-ml100k \
-        --json docs/results/pco-ml100k.json --png docs/results/pco-ml100k.png
+        --cycles 10 --compare-kl --json docs/results/pco-ml100k.json \
+        --png docs/results/pco-ml100k.png
 
-Data windows: ratings are ordered by time; cycle 0 sees the first `start_share` of them, cycle
-k the first start_share + k * (1 - start_share) / N (D_k is the data stored when cycle k
-starts). 10% of users (stable hash) are held out of all training: their next-category
-accuracy, reward pairwise accuracy and the per-cycle novelty are measured on them.
+Data: by default D_k is all stored data for every k and each cycle feeds back a sample of it,
+as in the paper's Figure 4 protocol ("each round feeds back 1% stored data"). With
+`--start-share s < 1` ratings are ordered by time, cycle 0 sees the first s of them and cycle k
+the first s + k (1 - s) / N (growing windows). Cycle 0 trains on every step of each training
+user's clicks (`--train-short-k 0`); cycles and evaluation use K-click windows (`--short-k`).
+10% of users (stable hash) are held out of all training: next-category accuracy, reward
+pairwise accuracy and the per-cycle novelty are measured on them.
 """
 
 from __future__ import annotations
@@ -282,7 +286,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-dsie", action="store_true", help="no groups/profiles (group -1)")
     p.add_argument("--dsie-tiny", action="store_true", help="DSIEConfig.tiny (fast, for tests)")
     p.add_argument("--holdout", type=float, default=0.1, help="share of held-out users")
-    p.add_argument("--start-share", type=float, default=0.8, help="ratings seen by cycle 0")
+    p.add_argument(
+        "--start-share", type=float, default=1.0, help="ratings seen by cycle 0 (1.0: static D)"
+    )
     p.add_argument("--max-users", type=int, default=0, help="first N users only (0: all)")
     p.add_argument("--alpha", type=float, default=0.4, help="KL weight (eq. 17)")
     p.add_argument("--beta", type=float, default=0.1, help="DPO beta (eq. 16)")
