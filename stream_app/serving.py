@@ -20,19 +20,13 @@ from coea import topics as spec
 from coea.schemas import UserGroup
 from coea.state import UserState
 from coea.table import MARKER_KEY, marker_of, resolve, stored_lookup
-from stream_app.app import app, settings
+from stream_app.app import app
 from stream_app.tables import users_table
+from stream_app.topics import raw_topic
 
 _RAW = {"key_type": bytes, "value_type": bytes}
-_RAW_TOPIC = {
-    "key_type": bytes,
-    "value_type": bytes,
-    "key_serializer": "raw",
-    "value_serializer": "raw",
-}
-
-groups_topic = app.topic(spec.USER_GROUPS.name(settings), **_RAW_TOPIC)
-table_topic = app.topic(spec.NOVEL_CATEGORIES.name(settings), **_RAW_TOPIC)
+groups_topic = raw_topic(spec.USER_GROUPS)
+table_topic = raw_topic(spec.NOVEL_CATEGORIES)
 
 groups_table = app.Table("user-groups", options={"driver": "rocksdict"}, **_RAW)
 novel_table = app.GlobalTable(  # one partition, like its source topic
