@@ -155,6 +155,7 @@ def load_adapter(
 def trainer_kwargs(settings: TrainSettings, builtin: bool, out_dir: str, progress: bool) -> dict:
     """TrainingArguments fields shared by the SFT, reward and DPO configs (CPU-safe)."""
     silence_progress(progress)
+    cpu = settings.use_cpu or not torch.cuda.is_available()
     return {
         "output_dir": out_dir,
         "learning_rate": settings.lr(builtin),
@@ -165,8 +166,8 @@ def trainer_kwargs(settings: TrainSettings, builtin: bool, out_dir: str, progres
         "weight_decay": settings.weight_decay,
         "warmup_steps": settings.warmup_ratio,
         "seed": settings.seed,
-        "use_cpu": settings.use_cpu or not torch.cuda.is_available(),
-        "bf16": False,
+        "use_cpu": cpu,
+        "bf16": settings.bf16 and not cpu,
         "fp16": False,
         "gradient_checkpointing": False,
         "save_strategy": "no",

@@ -67,6 +67,10 @@ class TrainSettings:
         default=True,
         metadata={"help": "Train on CPU even if a GPU is visible (trl defaults are GPU-minded)."},
     )
+    bf16: bool = field(
+        default=False,
+        metadata={"help": "bf16 mixed precision when training on a GPU (ignored on CPU)."},
+    )
 
     def lr(self, builtin: bool) -> float:
         return self.builtin_learning_rate if builtin else self.learning_rate
