@@ -79,15 +79,17 @@ class Settings(BaseSettings):
 
     # --- training windows (stream_app) ----------------------------------------------------
     window_mode: Literal["time", "count"] = Field(
-        "time", description="'time': windows of window_seconds of event time; 'count': "
-        "windows of window_events events per partition."
+        "time",
+        description="'time': windows of window_seconds of event time; 'count': "
+        "windows of window_events events per partition.",
     )
     window_seconds: int = Field(86_400, description="Length of a time window (event time).")
     window_events: int = Field(10_000, description="Events per partition in a count window.")
     window_cap: int = Field(200, description="Cap on positives/negatives per user per window.")
     window_idle_flush_s: float = Field(
-        60.0, description="Close a partition's open window after this long without events "
-        "(wall clock); 0 disables."
+        60.0,
+        description="Close a partition's open window after this long without events "
+        "(wall clock); 0 disables.",
     )
 
     # --- replay (coea replay) --------------------------------------------------------------

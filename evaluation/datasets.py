@@ -86,6 +86,21 @@ def _synthetic_log(seed: int) -> RatingLog:
     return events_to_log(f"synthetic-{seed}", world.events(), items)
 
 
+def ground_truth(name: str, seed: int = 0):
+    """The generator's latent accept-sets for synthetic data (same config as
+    `load_dataset`), else None: real logs have no such truth."""
+    if name != "synthetic":
+        return None
+    from evaluation.protocol import GroundTruth
+
+    synthetic = _module("coea.data.synthetic", "synthetic")
+    world = synthetic.SyntheticWorld(synthetic.SyntheticConfig(seed=seed))
+    return GroundTruth(
+        accept={u: frozenset(cs) for u, cs in world.accept_sets().items()},
+        hidden={u: frozenset(cs) for u, cs in world.hidden_categories().items()},
+    )
+
+
 def load_dataset(name: str, path: str | Path | None, seed: int = 0) -> RatingLog:
     """Read a dataset by name.
 

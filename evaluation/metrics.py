@@ -80,6 +80,23 @@ def serendipity(
     return sum(1 for c in ranked[:k] if c not in hist and c in pref) / k
 
 
+def accepted_novel_share(
+    ranked: Sequence[str], hist: Collection[str], accept: Collection[str], k: int
+) -> float:
+    """ACC@K for one user (synthetic data): |{c in L_K : c not in H and c in A}| / K, with
+    A = the generator's latent accept-set of the user (liked + hidden categories).
+
+    The acceptance rate of the recommended novel categories is the ratio of the means over
+    users, ACC@K / (NCP@K/K) = sum_u accepted_u / sum_u new_u ("ACC-rate@K" in reports)."""
+    return sum(1 for c in ranked[:k] if c not in hist and c in accept) / k
+
+
+def hidden_share(ranked: Sequence[str], hidden: Collection[str], k: int) -> float:
+    """HID@K for one user (synthetic data): |{c in L_K : c in Hidden}| / K, Hidden = the
+    categories the user would accept but was never shown, so no log could reveal them."""
+    return sum(1 for c in ranked[:k] if c in hidden) / k
+
+
 def item_hit(ranked_items: Sequence[str], relevant: Collection[str], k: int) -> float:
     """Item Hit@K: 1 if any held-out clicked item is in the top K, else 0."""
     return 1.0 if any(i in relevant for i in ranked_items[:k]) else 0.0

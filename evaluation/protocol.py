@@ -109,6 +109,14 @@ class UserTarget:
     seen_items: frozenset[str]  # every train item (excluded from item rankings)
 
 
+@dataclass(frozen=True)
+class GroundTruth:
+    """Latent truth a generator knows and no log shows (synthetic data only)."""
+
+    accept: dict[str, frozenset[str]]  # user -> categories the user would accept
+    hidden: dict[str, frozenset[str]]  # user -> accepted categories never shown
+
+
 @dataclass
 class Split:
     """A train split, the evaluated users' targets and the long-tail set."""
@@ -116,6 +124,7 @@ class Split:
     train: TrainSplit
     targets: dict[str, UserTarget]
     tail: frozenset[str]
+    truth: GroundTruth | None = None  # set for synthetic data: ACC@K, HID@K
 
     @property
     def eval_users(self) -> list[str]:

@@ -7,6 +7,8 @@ Metric names (K in `RunConfig.ks`):
   NCP-short@K, NCP-short@K/K   NCP with C_hist = the last short_k train clicks' categories
   SER@K, SER-short@K        serendipity with the full / short C_hist
   Hit@K, NDCG@K             item level, only for methods that rank items
+  ACC@K, ACC-rate@K, HID@K  synthetic data only: novel and in the latent accept-set (share of
+                            the top K; ACC-rate = accepted / novel over all users), hidden
 """
 
 from __future__ import annotations
@@ -51,7 +53,15 @@ class MethodResult:
 
 def _category_metrics(ranked: list[str], split: Split, user: str, k: int) -> dict[str, float]:
     t, n_c = split.targets[user], split.n_categories
-    return {
+    truth = {}
+    if split.truth is not None:
+        accept = split.truth.accept.get(user, frozenset())
+        hidden = split.truth.hidden.get(user, frozenset())
+        truth = {
+            f"ACC@{k}": m.accepted_novel_share(ranked, t.hist_full, accept, k),
+            f"HID@{k}": m.hidden_share(ranked, hidden, k),
+        }
+    return truth | {
         f"C-H@{k}": m.category_hit(ranked, t.pref, k),
         f"C-N@{k}": m.category_ndcg(ranked, t.pref, k),
         f"NCP@{k}": m.novel_category_proportion(ranked, t.hist_full, k, n_c),
@@ -81,7 +91,12 @@ def score_lists(
                 future = split.targets[user].future_items
                 per_user.setdefault(f"Hit@{k}", []).append(m.item_hit(items[user], future, k))
                 per_user.setdefault(f"NDCG@{k}", []).append(m.item_ndcg(items[user], future, k))
-    return {key: m.mean_over_users(vals) for key, vals in per_user.items()}
+    out = {key: m.mean_over_users(vals) for key, vals in per_user.items()}
+    for k in ks:  # pooled: accepted novel categories / novel categories, over all users
+        if f"ACC@{k}" in out:
+            novel = out[f"NCP@{k}/K"]
+            out[f"ACC-rate@{k}"] = out[f"ACC@{k}"] / novel if novel else 0.0
+    return out
 
 
 def check_lists(name: str, lists: dict[str, list[str]], split: Split, k: int) -> None:

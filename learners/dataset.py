@@ -30,7 +30,7 @@ class UserRecord:
     windows: int = 1
 
 
-def _bounded_merge(old: list[str], new: Iterable[str], cap: int) -> list[str]:
+def bounded_merge(old: list[str], new: Iterable[str], cap: int) -> list[str]:
     """Append new items (moving repeats to the end), keep the last cap."""
     out = list(old)
     for c in new:
@@ -64,8 +64,8 @@ class WindowStore:
         self.records += 1
         clicked = set(tw.positives)
         old_neg = [c for c in prev.negatives if c not in clicked] if prev else []
-        negatives = _bounded_merge(old_neg, [c for c in tw.negatives if c not in clicked], self.cap)
-        positives = _bounded_merge(prev.positives if prev else [], tw.positives, self.cap)
+        negatives = bounded_merge(old_neg, [c for c in tw.negatives if c not in clicked], self.cap)
+        positives = bounded_merge(prev.positives if prev else [], tw.positives, self.cap)
         self.users[tw.user_id] = UserRecord(
             user_id=tw.user_id,
             long_items=list(tw.long_items),

@@ -160,55 +160,74 @@ class CycleEngine:
 
     def table(self, contexts: Sequence[UserContext]) -> tuple[list[TableRow], dict]:
         """Rows for every distinct (group, C'_short) key, plus one fallback row per group."""
-        keys: dict[tuple[int, tuple[str, ...]], UserContext] = {}
-        for ctx in contexts:
-            keys.setdefault((ctx.group, tuple(ctx.short_set)), ctx)
-        chosen = sorted(keys)[: self.config.max_keys]
-        ctxs = [keys[k] for k in chosen]
-        cands = generate(self.models, ctxs)
-        use_rel = self.models.config.use_relevance
-        scores = score(self.models, ctxs, cands) if use_rel else None
-        kept = align(cands, scores, self.models.config.tau_align)
-        rows: list[TableRow] = []
-        aligned = defaultdict(lambda: defaultdict(float))
-        scored = defaultdict(lambda: defaultdict(float))
-        for i, ((group, short), row) in enumerate(zip(chosen, kept, strict=True)):
-            cats = tuple(
-                sorted(((c, 1.0 if s is None else s) for c, s in row), key=lambda x: -x[1])
-            )
-            for c, s in cats:
-                aligned[group][c] += s
-            for j, cand in enumerate(cands[i]):
-                scored[group][cand.category] += 1.0 if scores is None else float(scores[i][j])
-            if cats:
-                rows.append(TableRow(group, short, cats))
-        n_cands = sum(len(r) for r in cands)
-        default = self.dsie.default_group
-        if default not in scored:  # cold-start users must find a row: pool every group's
-            for table in (aligned, scored):
-                for per in list(table.values()):
-                    for c, v in per.items():
-                        table[default][c] += v
-        rows += self._group_defaults(aligned, scored)
-        return rows, {
-            "keys": len(chosen),
-            "rows": len(rows),
-            "aligned_share": sum(len(r) for r in kept) / n_cands if n_cands else 0.0,
-        }
+        cfg = self.config
+        return novel_table(
+            self.models, contexts, self.dsie.default_group, cfg.max_keys, cfg.group_default_size
+        )
 
-    def _group_defaults(self, aligned: dict, scored: dict) -> list[TableRow]:
-        """Each group's fallback row on the key of the empty C'_short.
 
-        The group's most-accepted categories: ranked by summed aligned scores, then by summed
-        scores of all its candidates (so the row is long enough to leave categories outside
-        any C'_short); scores normalised to the best.
-        """
-        out = []
-        for group in sorted(scored):
-            rank = sorted(
-                scored[group], key=lambda c: (-aligned[group].get(c, 0.0), -scored[group][c], c)
-            )[: self.config.group_default_size]
-            value = {c: aligned[group].get(c, 0.0) + scored[group][c] for c in rank}
-            peak = max(value.values(), default=1.0) or 1.0
-            out.append(TableRow(group, (), tuple((c, round(value[c] / peak, 6)) for c in rank)))
-        return out
+def novel_table(
+    models: PCOModels,
+    contexts: Sequence[UserContext],
+    default_group: int,
+    max_keys: int = 20_000,
+    group_default_size: int = 20,
+) -> tuple[list[TableRow], dict]:
+    """The novel-category table of one cycle (pure over the models; no Kafka).
+
+    One row per distinct (group, C'_short) key among `contexts` (the first `max_keys` keys in
+    sorted order), generated, scored and filtered from the first context with that key, plus
+    each group's fallback row on the key of the empty C'_short (`group_defaults`). When the
+    default group has no row of its own, every group's scores are pooled into it so
+    cold-start users always find one. Returns (rows, metrics).
+    """
+    keys: dict[tuple[int, tuple[str, ...]], UserContext] = {}
+    for ctx in contexts:
+        keys.setdefault((ctx.group, tuple(ctx.short_set)), ctx)
+    chosen = sorted(keys)[:max_keys]
+    ctxs = [keys[k] for k in chosen]
+    cands = generate(models, ctxs)
+    use_rel = models.config.use_relevance
+    scores = score(models, ctxs, cands) if use_rel else None
+    kept = align(cands, scores, models.config.tau_align)
+    rows: list[TableRow] = []
+    aligned = defaultdict(lambda: defaultdict(float))
+    scored = defaultdict(lambda: defaultdict(float))
+    for i, ((group, short), row) in enumerate(zip(chosen, kept, strict=True)):
+        cats = tuple(sorted(((c, 1.0 if s is None else s) for c, s in row), key=lambda x: -x[1]))
+        for c, s in cats:
+            aligned[group][c] += s
+        for j, cand in enumerate(cands[i]):
+            scored[group][cand.category] += 1.0 if scores is None else float(scores[i][j])
+        if cats:
+            rows.append(TableRow(group, short, cats))
+    n_cands = sum(len(r) for r in cands)
+    if default_group not in scored:  # cold-start users must find a row: pool every group's
+        for table in (aligned, scored):
+            for per in list(table.values()):
+                for c, v in per.items():
+                    table[default_group][c] += v
+    rows += group_defaults(aligned, scored, group_default_size)
+    return rows, {
+        "keys": len(chosen),
+        "rows": len(rows),
+        "aligned_share": sum(len(r) for r in kept) / n_cands if n_cands else 0.0,
+    }
+
+
+def group_defaults(aligned: dict, scored: dict, size: int) -> list[TableRow]:
+    """Each group's fallback row on the key of the empty C'_short.
+
+    The group's most-accepted categories: ranked by summed aligned scores, then by summed
+    scores of all its candidates (so the row is long enough to leave categories outside
+    any C'_short); scores normalised to the best.
+    """
+    out = []
+    for group in sorted(scored):
+        rank = sorted(
+            scored[group], key=lambda c: (-aligned[group].get(c, 0.0), -scored[group][c], c)
+        )[:size]
+        value = {c: aligned[group].get(c, 0.0) + scored[group][c] for c in rank}
+        peak = max(value.values(), default=1.0) or 1.0
+        out.append(TableRow(group, (), tuple((c, round(value[c] / peak, 6)) for c in rank)))
+    return out

@@ -3,70 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import click
 
-from coea.settings import REPO_ROOT, Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get_json(url: str, timeout: float = 5.0):
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (localhost only)
-        return json.loads(resp.read())
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise click.ClickException(f"the worker exited early; see {log}")
-        try:
-            _get_json(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise click.ClickException(f"the worker did not answer {url} within {timeout:.0f}s; see {log}")
-
-
-def _stop(proc: subprocess.Popen | None, name: str) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        click.echo(f"demo: {name} did not stop in 60s; killing it")
-        proc.kill()
-        proc.wait()
-
-
-def _follow(log: Path, proc: subprocess.Popen, timeout: float) -> None:
-    """Echo the learner's cycle lines until it exits."""
-    seen, deadline = 0, time.monotonic() + timeout
-    while True:
-        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-        for line in lines[seen:]:
-            if line.startswith("learner:"):
-                click.echo(f"  {line}")
-        seen = len(lines)
-        if proc.poll() is not None:
-            return
-        if time.monotonic() > deadline:
-            raise click.ClickException(f"the learner did not finish in {timeout:.0f}s; see {log}")
-        time.sleep(1.0)
+from coea.settings import REPO_ROOT
 
 
 @click.command()
@@ -105,20 +49,12 @@ def demo(
     categories, prints a report (events, cycles, aligned share, serendipity against the
     generator's hidden accept-sets) and stops the processes it started.
     """
-    from coea import broker as broker_ctl
-    from coea.admin import create_topics
+    from coea.live import LiveError, LiveSystem
 
     t0 = time.monotonic()
     run = time.strftime("%Y%m%d-%H%M%S")
     out = out or REPO_ROOT / "var" / "demo" / run
-    out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        COEA_TOPIC_PREFIX=f"demo{run.replace('-', '')}",
-        COEA_DATA_DIR=str(out / "data"),
-        COEA_ARTIFACTS_DIR=str(out / "artifacts"),
-        COEA_WORKER_WEB_PORT=str(port),
+    env = dict(
         COEA_WINDOW_SECONDS="86400",
         COEA_WINDOW_IDLE_FLUSH_S="5",
         COEA_LEARNER_PROFILE="small",
@@ -129,74 +65,50 @@ def demo(
         # reach a long-term sequence within a short demo, so the demo filters at 3.
         COEA_TAU="3",
     )
-    settings = Settings(
-        **{
-            k[5:].lower(): v
-            for k, v in env.items()
-            if k.startswith("COEA_") and k[5:].lower() in Settings.model_fields
-        }
-    )
-    coea = str(Path(sys.executable).with_name("coea"))
-    started_broker = not broker_ctl.answers(settings)
-    worker = learner = None
     click.echo(f"demo: run folder {out}")
+    system = LiveSystem(
+        out,
+        prefix=f"demo{run.replace('-', '')}",
+        env=env,
+        learner_args=["--until-cycle", str(cycles), "--exit-idle", "600"],
+        keep_broker=keep_broker,
+        echo=lambda m: click.echo(f"demo: {m}"),
+    )
     try:
-        broker_ctl.up(settings, echo=lambda m: click.echo(f"demo: {m}"))
-        create_topics(settings)
-        wlog, llog = out / "worker.log", out / "learner.log"
-        worker = subprocess.Popen(
-            [coea, "worker", "--logfile", str(wlog), "--loglevel", "warning"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/stats/", worker, 120, wlog)
-        click.echo(f"demo: worker up (web {base})")
-        with open(llog, "ab") as f:
-            learner = subprocess.Popen(
-                [coea, "learner", "--until-cycle", str(cycles), "--exit-idle", "600"],
-                env=env,
-                stdout=f,
-                stderr=subprocess.STDOUT,
+        with system:
+            click.echo(f"demo: replaying {days} days of {users} synthetic users")
+            subprocess.run(
+                [
+                    str(Path(sys.executable).with_name("coea")),
+                    "replay",
+                    "--synthetic",
+                    "--users",
+                    str(users),
+                    "--days",
+                    str(days),
+                    "--seed",
+                    str(seed),
+                    "--n-categories",
+                    str(categories),
+                ],
+                env=system.env,
+                check=True,
             )
-        click.echo(f"demo: replaying {days} days of {users} synthetic users")
-        subprocess.run(
-            [
-                coea,
-                "replay",
-                "--synthetic",
-                "--users",
-                str(users),
-                "--days",
-                str(days),
-                "--seed",
-                str(seed),
-                "--n-categories",
-                str(categories),
-            ],
-            env=env,
-            check=True,
-        )
-        click.echo(f"demo: waiting for {cycles} learner cycles (log: {llog})")
-        _follow(llog, learner, timeout=1800)
-        if learner.returncode != 0:
-            raise click.ClickException(f"the learner failed; see {llog}")
-        report = _report(out, base, settings, users, days, seed, categories, cycles)
-        report["wall_seconds"] = round(time.monotonic() - t0, 1)
-        (out / "report.json").write_text(json.dumps(report, indent=1))
-        _print_report(report, out)
-    finally:
-        _stop(learner, "learner")
-        _stop(worker, "worker")
-        if started_broker and not keep_broker:
-            broker_ctl.down(settings, echo=lambda m: click.echo(f"demo: {m}"))
+            click.echo(f"demo: waiting for {cycles} learner cycles (log: {system.learner_log})")
+            system.wait_cycle(cycles, 1800, on_line=lambda line: click.echo(f"  {line}"))
+            system.learner.wait(timeout=120)
+            if system.learner.returncode != 0:
+                raise click.ClickException(f"the learner failed; see {system.learner_log}")
+            report = _report(system, users, days, seed, categories, cycles)
+            report["wall_seconds"] = round(time.monotonic() - t0, 1)
+            (out / "report.json").write_text(json.dumps(report, indent=1))
+            _print_report(report, out)
+    except LiveError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _report(
-    out: Path,
-    base: str,
-    settings: Settings,
+    system,
     users: int,
     days: int,
     seed: int,
@@ -206,15 +118,15 @@ def _report(
     from coea.data.synthetic import SyntheticConfig, SyntheticWorld
     from learners.report import cycle_rows, write_report
 
-    root = Path(settings.artifacts_dir) / "learner"
-    _, png = write_report(root, out)
+    root = Path(system.settings.artifacts_dir) / "learner"
+    _, png = write_report(root, system.out)
     hidden = SyntheticWorld(
         SyntheticConfig(users=users, days=days, seed=seed, categories=categories)
     ).hidden_categories()
     served, hits, examples = 0, 0, []
     for uid in sorted(hidden)[: min(200, len(hidden))]:
         try:
-            ans = _get_json(f"{base}/v1/novel-categories/{uid}")
+            ans = system.novel_categories(uid)
         except OSError:
             continue
         cats = [c["category"] for c in ans.get("categories", [])]
@@ -230,7 +142,7 @@ def _report(
                     "hidden_truth": hidden[uid],
                 }
             )
-    stats = _get_json(f"{base}/stats/")
+    stats = system.get("/stats/")
     return {
         "events_processed": stats.get("applied"),
         "dead_letters": stats.get("dead_letters"),

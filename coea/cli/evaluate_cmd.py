@@ -19,20 +19,29 @@ from coea.settings import REPO_ROOT
 
 DEFAULT_ML100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
 QUICK = {"max_users": 150, "seeds": 1, "epochs": 2}
+#: --live without --methods: the base, CoEA in process, CoEA through the running system.
+LIVE_DEFAULT = "sasrec,coea,coea-live"
 
 
-def _parse_methods(text: str | None, quick: bool) -> list[str]:
-    from evaluation.methods import CHEAP_METHODS, SPECS, unavailable_reason
+def _parse_methods(text: str | None, quick: bool, live: bool = False) -> list[str]:
+    from evaluation.methods import CHEAP_METHODS, LIVE_METHODS, SPECS, unavailable_reason
 
     if text is None:
-        text = "cheap" if quick else "all"
+        text = LIVE_DEFAULT if live else ("cheap" if quick else "all")
     if text == "all":
-        names = [s.name for s in SPECS if unavailable_reason(s.name) is None]
+        names = [
+            s.name
+            for s in SPECS
+            if unavailable_reason(s.name) is None and (live or s.name not in LIVE_METHODS)
+        ]
     elif text == "cheap":
         names = list(CHEAP_METHODS)
     else:
         names = [n.strip() for n in text.split(",") if n.strip()]
     problems = [f"  {n}: {r}" for n in names if (r := unavailable_reason(n))]
+    problems += [
+        f"  {n}: needs --live (the running system)" for n in names if n in LIVE_METHODS and not live
+    ]
     if problems:
         raise click.UsageError("these methods cannot run:\n" + "\n".join(problems))
     order = {s.name: i for i, s in enumerate(SPECS)}
@@ -93,7 +102,10 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
         payload["sweep"] = sweep
         paths.append(out / f"sweep_{sweep['param']}.png")
     write_json(payload, paths[0])
-    paths[1].write_text(markdown_report(results, meta))
+    text = markdown_report(results, meta)
+    if "live_agreement" in meta:
+        text += "\n" + _agreement_text(meta) + "\n" + _live_text(results)
+    paths[1].write_text(text)
     return paths
 
 
@@ -155,7 +167,8 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
 @click.option(
     "--quick",
     is_flag=True,
-    help="CI mode: 150 users, 1 seed, cheap methods, 2 epochs (a couple of minutes at most).",
+    help="CI mode: 150 users, 1 seed (unless --seeds), cheap methods (unless --methods or "
+    "--live), 2 epochs (a couple of minutes at most).",
 )
 @click.option(
     "--epochs",
@@ -179,18 +192,35 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
     help="Also sweep one CoEA hyper-parameter (needs CoEA) and plot it.",
 )
 @click.option("--sweep-values", default=None, help="Comma-separated values for --sweep.")
-@click.option("--live", is_flag=True, help="Replay through the running system (not yet available).")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also evaluate CoEA through the running system (method coea-live): replay the "
+    "train split into a Kafka broker (started unless one answers), run `coea worker` and "
+    "`coea learner` cycle by cycle, and score what the worker serves; compared with the "
+    "in-process CoEA in an agreement table. Default methods: " + LIVE_DEFAULT + ".",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "small"]),
+    default="default",
+    help="Model sizes of the PCO methods (CoEA, ablations, Google-v1) and of the live "
+    "learner: the paper-shaped defaults, or the learner's small profile (fast checks).",
+)
+@click.option(
+    "--serving",
+    type=click.Choice(["table", "user"]),
+    default="table",
+    help="CoEA's exploration path in process (variants with groups): what the system would "
+    "serve (the learner's table of (group, C'_short) rows + the serving rule), or each "
+    "user's own aligned categories (no table).",
+)
 def evaluate(**args) -> None:
     """Compare CoEA with baselines offline on one temporal split; write results and plots.
 
     Every method is fitted on each user's train history and scored on the held-out future
     (metrics of appendix A.4 plus SER@K and item Hit/NDCG); see docs/evaluation.md.
     """
-    if args["live"]:
-        raise click.UsageError(
-            "--live (replay through the running stream and learner) is not "
-            "yet available; run the offline evaluation without --live"
-        )
     start = time.perf_counter()
     split, names, settings, config = _prepare(args)
     click.echo(
@@ -200,18 +230,38 @@ def evaluate(**args) -> None:
     )
     from evaluation.runner import run_methods
 
-    results = run_methods(split, names, settings, config)
+    captured: dict[str, list] = {}
+    results = run_methods(split, names, settings, config, _capture(split, captured))
     sweep = _maybe_sweep(args, split, settings, config)
     meta = _meta(args, split, names, config.seeds, settings)
+    meta["profile"], meta["serving"] = args["profile"], args["serving"]
+    if "coea" in captured and "coea-live" in captured:
+        from evaluation.agreement import agreement
+
+        meta["live_agreement"] = agreement(captured["coea"], captured["coea-live"])
     paths = _write_outputs(args["out"], results, meta, sweep)
     _summary(results, paths, meta, time.perf_counter() - start)
+
+
+def _capture(split, captured: dict[str, list]):
+    """on_seed_done hook: per-user scores of CoEA in process and live (for the agreement)."""
+
+    def hook(method, seed: int) -> None:
+        if method.name not in ("coea", "coea-live"):
+            return
+        from evaluation.agreement import user_scores
+
+        lists, paths = method.recommend_with_paths(split.eval_users, 10)
+        captured.setdefault(method.name, []).append(user_scores(lists, paths, split))
+
+    return hook
 
 
 def _prepare(args: dict):
     import torch
 
     from evaluation.blend import BlendConfig
-    from evaluation.datasets import DatasetUnavailable, load_dataset
+    from evaluation.datasets import DatasetUnavailable, ground_truth, load_dataset
     from evaluation.methods import MethodSettings
     from evaluation.methods.seqtrain import SeqConfig
     from evaluation.protocol import ProtocolConfig, build_split
@@ -234,18 +284,27 @@ def _prepare(args: dict):
         max_users=max_users,
     )
     split = build_split(log, proto)
+    split.truth = ground_truth(args["dataset"])
     if not split.targets:
         raise click.ClickException("no user has a held-out click: nothing to evaluate")
     epochs = args["epochs"] or (QUICK["epochs"] if quick else 10)
     slots = tuple(int(s) for s in args["blend_slots"].split(",") if s.strip())
+    from evaluation.methods.live import PROFILE_OVERRIDES, LiveConfig
+
     settings = MethodSettings(
         seq=replace(SeqConfig(), epochs=epochs),
         blend=BlendConfig(explore_slots=slots),
         pco_rounds=args["pco_rounds"],
+        pco_overrides={**PROFILE_OVERRIDES[args["profile"]], "serving": args["serving"]},
+        live=LiveConfig(out=args["out"], profile=args["profile"]) if args["live"] else None,
     )
-    n_seeds = QUICK["seeds"] if quick else args["seeds"]
+    seeds_given = (
+        click.get_current_context().get_parameter_source("seeds")
+        == click.core.ParameterSource.COMMANDLINE
+    )
+    n_seeds = args["seeds"] if seeds_given or not quick else QUICK["seeds"]
     config = RunConfig(seeds=tuple(range(n_seeds)))
-    return split, _parse_methods(args["methods"], quick), settings, config
+    return split, _parse_methods(args["methods"], quick, args["live"]), settings, config
 
 
 def _maybe_sweep(args: dict, split, settings, config) -> dict | None:
@@ -262,12 +321,41 @@ def _maybe_sweep(args: dict, split, settings, config) -> dict | None:
     return run_sweep(args["sweep"], values, split, settings, config, args["out"])
 
 
+def _agreement_text(meta: dict) -> str:
+    from evaluation.agreement import agreement_markdown
+
+    n_users = meta["dataset"]["users_evaluated"]
+    return agreement_markdown(meta["live_agreement"], n_users, len(meta["seeds"]))
+
+
+def _live_text(results) -> str:
+    """How the live runs went: cycles, events, which serving rule answered."""
+    lines = []
+    for r in results:
+        for i, extra in enumerate(r.extras.get("per_seed", [])):
+            info = extra.get("live")
+            if info:
+                lines.append(
+                    f"- seed {i}: {info['cycles']} learner cycles, {info['events_sent']} events "
+                    f"(per cycle {info['events_per_cycle']}), served by rule "
+                    f"{info['served_by_rule']}, {info['live_seconds']} s; {info['run_folder']}"
+                )
+    return ("Live runs:\n\n" + "\n".join(lines) + "\n") if lines else ""
+
+
 def _summary(results, paths: list[Path], meta: dict, seconds: float) -> None:
-    from evaluation.report import MAIN_COLUMNS, markdown_table
+    from evaluation.report import MAIN_COLUMNS, TRUTH_COLUMNS, markdown_table
 
     click.echo("")
     click.echo(markdown_table(results, MAIN_COLUMNS))
     click.echo("")
+    if any("ACC@5" in s for r in results for s in r.per_seed):
+        click.echo("Serendipity ground truth (the generator's latent accept-sets):")
+        click.echo(markdown_table(results, TRUTH_COLUMNS))
+        click.echo("")
+    if "live_agreement" in meta:
+        click.echo(_agreement_text(meta))
+        click.echo(_live_text(results))
     for r in results:
         wall = sum(r.wall_s) / len(r.wall_s)
         click.echo(f"  {r.label:<18} {wall:7.1f} s per seed")

@@ -114,6 +114,15 @@ class SyntheticWorld:
         """user_id -> categories the user would accept but never saw (serendipity truth)."""
         return {u.user_id: [self.category_name(c) for c in u.hidden] for u in self.users}
 
+    def accept_sets(self) -> dict[str, list[str]]:
+        """user_id -> every category the user would accept: the liked ones (shown, clicked
+        often) and the hidden ones (never shown). A recommended category outside this set is
+        one the user would not take up: noise, however new."""
+        return {
+            u.user_id: sorted({self.category_name(int(c)) for c in (*u.liked, *u.hidden)})
+            for u in self.users
+        }
+
     def user_groups(self) -> dict[str, int]:
         """user_id -> latent group."""
         return {u.user_id: u.group for u in self.users}

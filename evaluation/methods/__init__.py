@@ -36,10 +36,13 @@ SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("coea-no-rllm", "CoEA (w/o R-LLM)", OURS),
     MethodSpec("coea-no-kl", "CoEA (w/o KL)", OURS),
     MethodSpec("coea", "CoEA", OURS),
+    MethodSpec("coea-live", "CoEA (live)", OURS),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 PCO_METHODS = ("google-v1", "coea", "coea-no-long", "coea-no-short", "coea-no-rllm", "coea-no-kl")
 CHEAP_METHODS = ("most-popular", "user-popular", "sasrec", "hucb", "explore")
+#: Methods that need the running system (a broker): only with `coea evaluate --live`.
+LIVE_METHODS = ("coea-live",)
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,14 @@ class MethodSettings:
     base: str = "sasrec"  # the exploitation ranking every exploration path is blended into
     pco_overrides: dict[str, object] = field(default_factory=dict)  # CoEA sweeps (tau, alpha...)
     pco_rounds: int | None = None  # PCO cycles for CoEA/Google-v1 (None: their default)
+    live: object | None = None  # evaluation.methods.live.LiveConfig, for coea-live
 
 
 def unavailable_reason(name: str) -> str | None:
     """Why a method cannot run in this checkout, or None when it can."""
     if name not in SPEC_BY_NAME:
         return f"unknown method {name!r}; known: {', '.join(SPEC_BY_NAME)}"
-    if name in PCO_METHODS:
+    if name in PCO_METHODS or name in LIVE_METHODS:
         from evaluation.methods.pco_adapters import pco_unavailable_reason
 
         return pco_unavailable_reason()
@@ -105,6 +109,12 @@ def build_methods(names: list[str], settings: MethodSettings) -> list[Method]:
             method = HUCB(provider, settings.blend)
         elif name == "explore":
             method = Explore(provider, settings.blend)
+        elif name == "coea-live":
+            from evaluation.methods.live import LiveCoEA
+
+            if settings.live is None:
+                raise RuntimeError("coea-live runs the live system: use `coea evaluate --live`")
+            method = LiveCoEA(provider, settings, settings.live)
         else:
             from evaluation.methods.pco_adapters import PCOCache, build_pco_method
 

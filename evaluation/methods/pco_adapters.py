@@ -9,13 +9,23 @@ are the project's own code. The adapter only decides what data each step sees:
   a model);
 - incremental data: the train period is cut at time quantiles t_0 < t_1 < ... < t_R = end;
   cycle 0 (SFT + reward model) sees ratings up to t_0 (the median train timestamp) and PCO
-  cycle k the ratings up to t_k. Google-v1 is aligned once (one cycle on the t_0 data) and
+  cycle k the ratings up to t_k; the cut-offs are the stream's training windows, so a
+  user's exposed-but-unclicked negatives follow the learner's per-window rule
+  (`learners.pco.data.window_negatives`). Google-v1 is aligned once (one cycle on the t_0 data) and
   never updated; CoEA and its ablations run every cycle;
-- DSIE groups (CoEA, w/o Short, w/o R-LLM, w/o KL) are fitted once on the whole train log;
-  Google-v1 and w/o Long use no groups and no profiles (short-term interests only);
-- the exploration path of a user = C_align from the user's context at the end of the train
-  history, ordered by the Relevance LLM score s_i (w/o R-LLM: C_n in Novelty LLM order), then
-  blended into the shared base ranking like every exploration method.
+- DSIE groups (CoEA, w/o Short, w/o R-LLM, w/o KL) are fitted once, on the data of cycle 0
+  (ratings up to t_0), and later users and cut-offs are assigned to the nearest group, as
+  the learner does with its default (no refit); Google-v1 and w/o Long use no groups and no
+  profiles (short-term interests only);
+- the exploration path of a user, for the variants with groups (CoEA, w/o Short, w/o R-LLM,
+  w/o KL), is what the deployed system would serve (`serving="table"`, the default): the
+  learner's table (`learners.engine.novel_table`: one row per (group, C'_short) key among the
+  users' contexts at the end of the train history, plus each group's fallback row) looked
+  up by the serving rule (`coea.table.TableView.serve`: key row, else group row, else the
+  default group's). `serving="user"` (and always for Google-v1 and w/o Long, which have no
+  groups) = the user's own C_align, ordered by the Relevance LLM score s_i (w/o R-LLM: C_n
+  in Novelty LLM order). Either way the path is blended into the shared base ranking like
+  every exploration method's.
 """
 
 from __future__ import annotations
@@ -89,6 +99,13 @@ def train_log(train: TrainSplit):
     return RatingLog("train-split", ratings, dict(train.items), dict(train.users))
 
 
+def until(log, ts: int):
+    """The log's ratings up to and including time `ts` (same items and users)."""
+    from coea.data.movielens import RatingLog
+
+    return RatingLog(log.name, [r for r in log.ratings if r.ts <= ts], log.items, log.users)
+
+
 def cutoffs(log, rounds: int) -> list[int]:
     """t_0 (median train timestamp) ... t_rounds (the last one), evenly spaced in quantile."""
     ts = np.array([r.ts for r in log.ratings])
@@ -107,6 +124,10 @@ class PCOMethod(ExplorationMethod):
         self.overrides = dict(settings.pco_overrides)
         self.rounds = int(self.overrides.get("rounds", settings.pco_rounds or DEFAULT_ROUNDS))
         self.fast = bool(self.overrides.get("fast", False))
+        self.serving = str(self.overrides.get("serving", "table"))
+        if self.serving not in ("table", "user"):
+            raise ValueError(f"serving must be 'table' or 'user', not {self.serving!r}")
+        self.served_by_rule: dict[str, int] = {}
         self.curve: dict[str, list[float]] = {}
         self.round_hook = None  # callable(method) -> metrics after each round (Figure 4)
 
@@ -138,7 +159,7 @@ class PCOMethod(ExplorationMethod):
     def _tau(self) -> int:
         return int(self.overrides.get("tau", 5))
 
-    def _contexts(self, log, until_ts: int | None = None):
+    def _contexts(self, log, until_ts: int, windows: Sequence[int]):
         from learners.pco.data import contexts_from_log
 
         tcfg = self.train.config
@@ -150,6 +171,7 @@ class PCOMethod(ExplorationMethod):
             click_threshold=tcfg.click_threshold,
             tau=self._tau(),
             until_ts=until_ts,
+            windows=windows,
         )
 
     # ---- fitting ------------------------------------------------------------------------
@@ -180,14 +202,17 @@ class PCOMethod(ExplorationMethod):
 
         log = self.cache.get(("log", id(train)), lambda: train_log(train))
         self.dsie = None
-        if self.plan.groups:
-            self.dsie = self.cache.get(self._key(seed, "dsie"), lambda: self._dsie(log, seed))
         times = cutoffs(log, self.rounds)
+        if self.plan.groups:
+            self.dsie = self.cache.get(
+                self._key(seed, "dsie"), lambda: self._dsie(until(log, times[0]), seed)
+            )
         ctx = {
             t: self.cache.get(
-                self._key(seed, "ctx", self.plan.groups, t), lambda t=t: self._contexts(log, t)
+                self._key(seed, "ctx", self.plan.groups, t),
+                lambda k=k, t=t: self._contexts(log, t, times[: k + 1]),
             )
-            for t in times
+            for k, t in enumerate(times)
         }
         self.final_contexts = {c.user_id: c for c in ctx[times[-1]]}
         self._tmp = tempfile.TemporaryDirectory(prefix="coea-eval-pco-")
@@ -211,6 +236,32 @@ class PCOMethod(ExplorationMethod):
 
     # ---- serving ------------------------------------------------------------------------
     def explore(self, users: Sequence[str], n: int) -> dict[str, list[str]]:
+        if self.plan.groups and self.serving == "table":
+            return self._explore_table(users, n)
+        return self._explore_users(users, n)
+
+    def _explore_table(self, users: Sequence[str], n: int) -> dict[str, list[str]]:
+        """The path the system would serve: the learner's table and the serving rule."""
+        from coea.table import TableView, version_records
+        from learners.engine import novel_table
+
+        default = self.dsie.default_group
+        rows, _ = novel_table(self.models, list(self.final_contexts.values()), default)
+        view = TableView()
+        for key, value in version_records(rows, 1, 0, "in-process", 0, default_group=default):
+            view.apply(key, value)
+        out: dict[str, list[str]] = {}
+        rules: dict[str, int] = {}
+        for user in users:
+            ctx = self.final_contexts.get(user)
+            cats, rule = view.serve(ctx.group if ctx else None, ctx.short_set if ctx else [])
+            out[user] = [c.category for c in cats][:n]
+            rules[rule] = rules.get(rule, 0) + 1
+        self.served_by_rule = rules
+        return out
+
+    def _explore_users(self, users: Sequence[str], n: int) -> dict[str, list[str]]:
+        """Each user's own C_align, best first (no table)."""
         from learners.pco.cycle import align, generate, score
 
         known = [u for u in users if u in self.final_contexts]
@@ -225,7 +276,10 @@ class PCOMethod(ExplorationMethod):
         return out
 
     def extras(self) -> dict:
-        return {"rounds": self.curve} if self.curve else {}
+        out: dict = {"rounds": self.curve} if self.curve else {}
+        if self.served_by_rule:
+            out["served_by_rule"] = dict(self.served_by_rule)
+        return out
 
 
 def build_pco_method(name: str, provider: BaseProvider, settings, cache: PCOCache) -> PCOMethod:

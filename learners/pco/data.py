@@ -180,6 +180,8 @@ def contexts_from_log(
     tau: int = 5,
     until_ts: int | None = None,
     dsie_short_k: int | None = None,
+    windows: Sequence[int] | None = None,
+    long_cap: int = 200,
 ) -> list[UserContext]:
     """One `UserContext` per user of a MovieLens `RatingLog` (coea.data.sequences rules).
 
@@ -193,9 +195,15 @@ def contexts_from_log(
         until_ts: only ratings at or before this time (ms): the data D_k of a window.
         dsie_short_k: K of the sequences DSIE assigns groups from (default: `short_k`); PCO
             may use a longer window for its steps than DSIE uses to split long from short.
+        windows: end times (inclusive, increasing) of the stream's training windows. When
+            given, the contexts are what the running learner holds after those windows:
+            `negatives` follow the learner's per-window rule (`window_negatives`) and
+            `long_categories` are the categories of the filtered I'_long (tau), its last
+            `long_cap` items, as the stream state keeps it.
 
-    `negatives`: categories of the user's exposures since the start of the short window (all
-    exposures if none), minus every category the user clicked.
+    Without `windows`: `negatives` are the categories of the user's exposures since the start
+    of the short window (all exposures if none), minus every category the user clicked, and
+    `long_categories` are those of every long-term click (unfiltered).
     """
     from coea.data.sequences import ml_user_sequences
 
@@ -207,10 +215,63 @@ def contexts_from_log(
     else:
         groups = _groups(histories, dsie)
     cats, by_user = log.categories(mode), log.by_user()
-    return [
+    out = [
         _context(h, by_user.get(h.user_id, []), cats, click_threshold, short_k, groups)
         for h in histories
     ]
+    if windows is not None:  # what the learner's D_k holds after these windows
+        long_items = {h.user_id: h.long_items for h in histories}
+        out = [
+            replace(
+                ctx,
+                negatives=window_negatives(
+                    by_user.get(ctx.user_id, []), cats, click_threshold, windows
+                ),
+                long_categories=[
+                    cats.get(i, "unknown") for i in long_items[ctx.user_id][-long_cap:]
+                ],
+            )
+            for ctx in out
+        ]
+    return out
+
+
+def window_negatives(
+    ratings, cats: dict[str, str], click_threshold: float, windows: Sequence[int], cap: int = 50
+) -> list[str]:
+    """A user's negatives as the learner accumulates them (learners.dataset.WindowStore).
+
+    Per training window (ratings up to each end time in `windows`, the rest in a last one):
+    the categories exposed in the window and not clicked in it, latest exposure last; merged
+    into the earlier windows' list after dropping every category clicked in the window; the
+    last `cap` kept.
+    """
+    from learners.dataset import bounded_merge
+
+    ends = list(windows)
+    negatives: list[str] = []
+    exposed: dict[str, None] = {}
+    clicked: set[str] = set()
+    j = 0
+    for r in [*ratings, None]:
+        if r is None or (j < len(ends) and r.ts > ends[j]):
+            negatives = bounded_merge(
+                [c for c in negatives if c not in clicked],
+                [c for c in exposed if c not in clicked],
+                cap,
+            )
+            exposed, clicked = {}, set()
+            while r is not None and j < len(ends) and r.ts > ends[j]:
+                j += 1
+            if r is None:
+                break
+        c = cats.get(r.item_id, "unknown")
+        if r.rating >= click_threshold:
+            clicked.add(c)
+        else:
+            exposed.pop(c, None)
+            exposed[c] = None
+    return negatives
 
 
 def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> UserContext:

@@ -53,3 +53,19 @@ def test_popularity_is_long_tailed_and_repeat_clicks_pass_tau():
     assert top > 0.3 * len(events)
     states = fold_events(events, {}, StateParams())
     assert sum(bool(s.long_items(StateParams())) for s in states.values()) > 0
+
+
+def test_accept_sets_hold_the_hidden_and_the_clicked_categories():
+    world = SyntheticWorld(CFG)
+    accept, hidden = world.accept_sets(), world.hidden_categories()
+    assert set(accept) == set(hidden)
+    assert all(set(hidden[u]) <= set(accept[u]) for u in accept)
+    assert all(len(accept[u]) > len(hidden[u]) for u in accept)  # liked ones too
+    clicks = Counter()
+    inside = Counter()
+    for e in world.events():
+        if e.kind == "click":
+            clicks[e.user_id] += 1
+            inside[e.user_id] += e.category in accept[e.user_id]
+    # users click liked categories far more often than others (click_liked >> click_other)
+    assert sum(inside.values()) / sum(clicks.values()) > 0.7

@@ -94,12 +94,12 @@ def test_png_written(quick_run) -> None:
     assert png.read_bytes()[:8] == PNG_MAGIC
 
 
-def test_live_is_refused_clearly(tmp_path: Path) -> None:
+def test_live_method_needs_live(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [COEA, "evaluate", "--live", "--out", str(tmp_path)],
+        [COEA, "evaluate", "--methods", "sasrec,coea-live", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode != 0
-    assert "not yet available" in proc.stderr
+    assert "coea-live: needs --live" in proc.stderr

@@ -105,3 +105,59 @@ def test_contexts_from_log_without_dsie():
         c.user_id: c for c in contexts_from_log(_log(), short_k=3, mode="genre", until_ts=2500)
     }
     assert early["1"].short_seq == ["Drama", "Comedy"] and "2" not in early
+
+
+def test_window_negatives_by_hand():
+    from learners.pco.data import window_negatives
+
+    cats = {"i1": "a", "i2": "b", "i3": "c"}
+
+    def r(item, rating, ts):
+        return Rating("u", item, rating, ts)
+
+    ratings = [
+        r("i1", 1, 1),  # window 0: a exposed
+        r("i2", 5, 2),  # b clicked
+        r("i2", 1, 3),  # b exposed after the click: still clicked in this window
+        r("i3", 1, 4),  # c exposed
+        r("i1", 1, 11),  # window 1: a exposed again (moves to the end)
+        r("i3", 5, 12),  # c clicked: dropped
+        r("i2", 1, 21),  # window 2 (after the last end): b exposed, not clicked here
+    ]
+    assert window_negatives(ratings, cats, 4.0, [10, 20]) == ["a", "b"]
+    assert window_negatives(ratings, cats, 4.0, [10, 20], cap=1) == ["b"]
+    assert window_negatives(ratings[:4], cats, 4.0, [10]) == ["a", "c"]
+
+
+def test_batch_contexts_match_the_learner_over_the_same_windows(ml100k):
+    """contexts_from_log(windows=...) gives what the learner's D_k holds after the stream's
+    own state rules (coea.state) turned the same ratings into training windows."""
+    from coea.data.events_io import ml_events
+    from coea.data.movielens import load_ml_100k
+    from coea.state import StateParams, UserState, to_training_window, update_state
+    from learners.dataset import WindowStore
+
+    full = load_ml_100k(ml100k)
+    keep = {str(u) for u in range(1, 81)}
+    log = RatingLog("s", [x for x in full.ratings if x.user_id in keep], full.items, full.users)
+    ends = [log.ratings[len(log.ratings) * k // 3].ts for k in (1, 2)]
+    params = StateParams(filter_unit="category", window_cap=10_000)
+    states: dict[str, UserState] = {}
+    store = WindowStore()
+    for wid, (lo, hi) in enumerate(zip([-1, *ends], [*ends, 1 << 62], strict=True)):
+        active = []
+        for e in ml_events(log, 4.0, "genre"):
+            if lo < e.ts <= hi:
+                st = states.setdefault(e.user_id, UserState(user_id=e.user_id))
+                if update_state(st, e, e.category, params, wid) and e.user_id not in active:
+                    active.append(e.user_id)
+        for uid in active:
+            st = states[uid]
+            store.add(to_training_window(st, params, wid, st.window_ts_start, st.window_ts_end))
+    contexts = contexts_from_log(log, None, mode="genre", short_k=10, windows=ends)
+    assert {c.user_id for c in contexts} == set(store.users)
+    for ctx in contexts:
+        rec = store.users[ctx.user_id]
+        assert ctx.negatives == rec.negatives, ctx.user_id
+        assert ctx.short_seq == rec.short_categories, ctx.user_id
+        assert ctx.long_categories == rec.long_categories, ctx.user_id
