@@ -168,7 +168,7 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
     "--quick",
     is_flag=True,
     help="CI mode: 150 users, 1 seed (unless --seeds), cheap methods (unless --methods or "
-    "--live), 2 epochs (a couple of minutes at most).",
+    "--live), 2 epochs, --profile small (a couple of minutes at most).",
 )
 @click.option(
     "--epochs",
@@ -205,7 +205,8 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
     type=click.Choice(["default", "small"]),
     default="default",
     help="Model sizes of the PCO methods (CoEA, ablations, Google-v1) and of the live "
-    "learner: the paper-shaped defaults, or the learner's small profile (fast checks).",
+    "learner: the paper-shaped defaults, or the learner's small profile (fast checks; "
+    "the default with --quick).",
 )
 @click.option(
     "--serving",
@@ -291,6 +292,9 @@ def _prepare(args: dict):
     slots = tuple(int(s) for s in args["blend_slots"].split(",") if s.strip())
     from evaluation.methods.live import PROFILE_OVERRIDES, LiveConfig
 
+    if quick and not _given("profile"):
+        args["profile"] = "small"  # --quick: the tiny PCO / DSIE configurations
+
     settings = MethodSettings(
         seq=replace(SeqConfig(), epochs=epochs),
         blend=BlendConfig(explore_slots=slots),
@@ -298,13 +302,15 @@ def _prepare(args: dict):
         pco_overrides={**PROFILE_OVERRIDES[args["profile"]], "serving": args["serving"]},
         live=LiveConfig(out=args["out"], profile=args["profile"]) if args["live"] else None,
     )
-    seeds_given = (
-        click.get_current_context().get_parameter_source("seeds")
-        == click.core.ParameterSource.COMMANDLINE
-    )
-    n_seeds = args["seeds"] if seeds_given or not quick else QUICK["seeds"]
+    n_seeds = args["seeds"] if _given("seeds") or not quick else QUICK["seeds"]
     config = RunConfig(seeds=tuple(range(n_seeds)))
     return split, _parse_methods(args["methods"], quick, args["live"]), settings, config
+
+
+def _given(param: str) -> bool:
+    """True when the option was given on the command line (not its default)."""
+    source = click.get_current_context().get_parameter_source(param)
+    return source == click.core.ParameterSource.COMMANDLINE
 
 
 def _maybe_sweep(args: dict, split, settings, config) -> dict | None:

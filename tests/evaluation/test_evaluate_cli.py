@@ -70,6 +70,7 @@ def test_results_json_structure(quick_run) -> None:
         assert entry["type"] in ("Exploitation", "Exploration", "Ours")
     assert "Hit@10" in data["methods"]["sasrec"]["metrics"]  # item rankers report items too
     assert "Hit@10" not in data["methods"]["hucb"]["metrics"]
+    assert "ACC@5" not in data["methods"]["sasrec"]["metrics"]  # no ground truth in a real log
 
 
 @pytest.mark.slow
@@ -103,3 +104,33 @@ def test_live_method_needs_live(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "coea-live: needs --live" in proc.stderr
+
+
+@pytest.mark.slow
+def test_synthetic_reports_acceptance_against_the_latent_accept_sets(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            COEA, "evaluate", "--quick", "--dataset", "synthetic",
+            "--methods", "most-popular,user-popular,sasrec,hucb", "--max-users", "80",
+            "--out", str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, f"coea evaluate failed:\n{proc.stdout}\n{proc.stderr}"
+    data = json.loads((tmp_path / "results.json").read_text())
+    for name, entry in data["methods"].items():
+        mean = {k: v["mean"] for k, v in entry["metrics"].items()}
+        for key in ("ACC@5", "ACC-rate@5", "HID@5", "ACC@10", "ACC-rate@10", "HID@10"):
+            assert 0.0 <= mean[key] <= 1.0, (name, key)
+        assert mean["ACC@5"] <= mean["NCP@5/K"] + 1e-12  # accepted novel <= novel
+        assert mean["HID@5"] <= mean["ACC@5"] + 1e-12  # hidden ones are novel and accepted
+        if mean["NCP@5/K"]:
+            assert mean["ACC-rate@5"] == pytest.approx(mean["ACC@5"] / mean["NCP@5/K"])
+    # UserPop repeats the user's own categories: nothing novel in its top 5
+    assert data["methods"]["user-popular"]["metrics"]["ACC@5"]["mean"] == 0.0
+    assert data["methods"]["most-popular"]["metrics"]["HID@5"]["mean"] > 0.0
+    assert "## Serendipity ground truth" in (tmp_path / "table.md").read_text()
+    assert "latent accept-sets" in proc.stdout
