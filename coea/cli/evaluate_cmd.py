@@ -63,13 +63,15 @@ def _command_line() -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
-def _meta(args: dict, split, names: list[str], seeds: tuple[int, ...], settings) -> dict:
+def _meta(
+    args: dict, split, names: list[str], seeds: tuple[int, ...], settings, commit: str
+) -> dict:
     from evaluation.protocol import describe
-    from evaluation.report import git_commit, machine
+    from evaluation.report import machine
 
     return {
         "command": _command_line(),
-        "commit": git_commit(REPO_ROOT),
+        "commit": commit,  # read before the run: the code that produced the numbers
         "machine": machine(),
         "dataset": {"name": args["dataset"], "path": str(args["path"]), **describe(split)},
         "protocol": asdict(split.train.config),
@@ -222,7 +224,9 @@ def evaluate(**args) -> None:
     Every method is fitted on each user's train history and scored on the held-out future
     (metrics of appendix A.4 plus SER@K and item Hit/NDCG); see docs/evaluation.md.
     """
-    start = time.perf_counter()
+    from evaluation.report import git_commit
+
+    start, commit = time.perf_counter(), git_commit(REPO_ROOT)
     split, names, settings, config = _prepare(args)
     click.echo(
         f"evaluating {', '.join(names)} on {len(split.targets)} users, "
@@ -234,7 +238,7 @@ def evaluate(**args) -> None:
     captured: dict[str, list] = {}
     results = run_methods(split, names, settings, config, _capture(split, captured))
     sweep = _maybe_sweep(args, split, settings, config)
-    meta = _meta(args, split, names, config.seeds, settings)
+    meta = _meta(args, split, names, config.seeds, settings, commit)
     meta["profile"], meta["serving"] = args["profile"], args["serving"]
     if "coea" in captured and "coea-live" in captured:
         from evaluation.agreement import agreement
