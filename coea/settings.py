@@ -133,6 +133,16 @@ class Settings(BaseSettings):
         "default",
         description="Model sizes: 'default' (paper settings) or 'small' (fast demo/tests).",
     )
+    learner_checkpoint: Path | None = Field(
+        None,
+        description="Local Hugging Face checkpoint folder for both LLMs of the learner "
+        "(e.g. a Qwen2.5-7B-Instruct download); unset: the built-in model of the profile.",
+    )
+    learner_device: Literal["cpu", "cuda"] = Field(
+        "cpu",
+        description="Where the learner trains and scores: 'cpu', or 'cuda' (bf16 mixed "
+        "precision; a clear error when no GPU is visible).",
+    )
 
     @property
     def bootstrap_servers(self) -> str:

@@ -9,17 +9,19 @@ import click
 from coea.settings import get_settings
 
 
-def engine_config(profile: str, seed: int):
-    """Model sizes for a settings profile: 'default' (paper settings) or 'small' (fast)."""
+def engine_config(profile: str, seed: int, checkpoint: str | None = None, device: str = "cpu"):
+    """Model sizes for a settings profile ('default': paper settings, 'small': fast), both
+    LLMs from `checkpoint` when given, trainers on `device`."""
     from learners.engine import EngineConfig
     from learners.pco.config import PCOConfig
     from models.dsie import DSIEConfig
 
     if profile == "small":
-        return EngineConfig(
-            dsie=DSIEConfig.tiny(seed=seed, n_groups=20), pco=PCOConfig.tiny(seed=seed), seed=seed
-        )
-    return EngineConfig(dsie=DSIEConfig(seed=seed), pco=PCOConfig(seed=seed), seed=seed)
+        dsie, pco = DSIEConfig.tiny(seed=seed, n_groups=20), PCOConfig.tiny(seed=seed)
+    else:
+        dsie, pco = DSIEConfig(seed=seed), PCOConfig(seed=seed)
+    pco = pco.with_checkpoint(checkpoint).on_device(device)
+    return EngineConfig(dsie=dsie, pco=pco, seed=seed)
 
 
 @click.command()
@@ -47,13 +49,22 @@ def learner(until_cycle: int | None, exit_idle: float | None, profile: str | Non
     Per cycle (every COEA_LEARNER_CYCLE_WINDOWS windows, on drift, after COEA_LEARNER_IDLE_SECONDS
     without new windows, or every COEA_LEARNER_CYCLE_MINUTES): DSIE groups, reward-model update,
     DPO + KL step, regeneration and scoring for every active (CSID, C'_short) key; then the
-    user groups and a new table version are published and offsets committed. A restart resumes
+    user groups and a new table version are published and offsets committed. Model sizes:
+    --profile; a pretrained model: COEA_LEARNER_CHECKPOINT (a local folder); a GPU:
+    COEA_LEARNER_DEVICE=cuda. A restart resumes
     from the last complete cycle under COEA_ARTIFACTS_DIR/learner.
     """
+    from learners.pco.config import DeviceUnavailable
     from learners.worker import Learner
 
     settings = get_settings()
-    cfg = engine_config(profile or settings.learner_profile, settings.seed)
+    checkpoint = str(settings.learner_checkpoint) if settings.learner_checkpoint else None
+    try:
+        cfg = engine_config(
+            profile or settings.learner_profile, settings.seed, checkpoint, settings.learner_device
+        )
+    except DeviceUnavailable as exc:
+        raise click.ClickException(f"COEA_LEARNER_DEVICE: {exc}") from exc
     summary = Learner(
         settings, cfg, until_cycle=until_cycle, exit_idle_s=exit_idle, echo=click.echo
     ).run()

@@ -96,6 +96,13 @@ def pco() -> None:
     default=None,
     help="Local HF checkpoint folder for both LLMs (default: built-in).",
 )
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="Where the trainers run (cuda: bf16 mixed precision; an error when no GPU is visible).",
+)
 @click.option("--max-users", type=int, default=0, help="Use only the first N users (0: all).")
 @click.option("--sft-epochs", type=float, default=None, help="Override the SFT epochs.")
 @click.option("--reward-epochs", type=float, default=None, help="Override the reward-model epochs.")
@@ -105,6 +112,7 @@ def pco() -> None:
 @click.option("--png", default=None, help="Write the metrics-per-cycle plot here.")
 def run(**opts) -> None:
     """Run DSIE, cycle 0 and N PCO cycles; print a row per cycle and a summary."""
+    from learners.pco.config import DeviceUnavailable
     from learners.pco.experiment import parser
     from learners.pco.experiment import run as run_experiment
 
@@ -114,7 +122,7 @@ def run(**opts) -> None:
         setattr(args, "json" if key == "json_path" else key, value)
     try:
         results = run_experiment(args, "coea pco run " + " ".join(sys.argv[3:]))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, DeviceUnavailable) as e:
         raise click.ClickException(str(e)) from e
     click.echo("\nsummary (novelty = novel_share@M on held-out users):")
     for name, s in results["novelty_stability"].items():

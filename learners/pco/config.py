@@ -20,6 +20,10 @@ def _reward_update() -> RewardSettings:
     return RewardSettings(epochs=1.0, builtin_learning_rate=1e-3)
 
 
+class DeviceUnavailable(RuntimeError):
+    """The configured training device is not available on this machine."""
+
+
 @dataclass
 class PCOConfig:
     """Everything a PCO run needs; `to_json`/`from_json` round-trip it into manifests."""
@@ -113,6 +117,35 @@ class PCOConfig:
         }
         kwargs = {k: (nested[k](**v) if k in nested else v) for k, v in d.items()}
         return cls(**kwargs)
+
+    def on_device(self, device: str) -> PCOConfig:
+        """The same config with every trainer on `device` ('cpu' or 'cuda'; bf16 mixed
+        precision on cuda). Raises DeviceUnavailable for 'cuda' when no GPU is visible."""
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
+        if device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise DeviceUnavailable("device 'cuda' was asked for but torch sees no GPU")
+        run = {"use_cpu": device == "cpu", "bf16": device == "cuda"}
+        return dataclasses.replace(
+            self,
+            **{
+                name: dataclasses.replace(getattr(self, name), **run)
+                for name in ("sft", "reward", "reward_update", "dpo")
+            },
+        )
+
+    def with_checkpoint(self, path: str | None) -> PCOConfig:
+        """Both LLMs from a local checkpoint folder (None: the built-in models)."""
+        if path is None:
+            return self
+        return dataclasses.replace(
+            self,
+            novelty=dataclasses.replace(self.novelty, checkpoint=str(path)),
+            relevance=dataclasses.replace(self.relevance, checkpoint=str(path)),
+        )
 
     @classmethod
     def tiny(cls, **overrides) -> PCOConfig:

@@ -263,7 +263,7 @@ def build_config(args: argparse.Namespace) -> PCOConfig:
         cfg.novelty.checkpoint = cfg.relevance.checkpoint = args.checkpoint
     for settings in (cfg.sft, cfg.reward, cfg.reward_update, cfg.dpo):
         settings.seed = args.seed
-    return cfg.with_ablation(args.ablation)
+    return cfg.with_ablation(args.ablation).on_device(getattr(args, "device", "cpu"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -299,6 +299,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sft-epochs", type=float, default=None)
     p.add_argument("--reward-epochs", type=float, default=None)
     p.add_argument("--checkpoint", default=None, help="local HF checkpoint folder for both LLMs")
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="where the trainers run"
+    )
     p.add_argument(
         "--ablation", default="none", choices=["none", "no-long", "no-short", "no-rllm", "no-kl"]
     )
