@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coea.live import free_port
 from coea.settings import Settings
 from coea.topics import EVENTS
 from stream_app.config import app_id
@@ -24,12 +24,6 @@ COEA = str(Path(sys.executable).with_name("coea"))
 #: a large window cap keeps every positive of a busy day.
 ML_ENV = {"COEA_FILTER_UNIT": "category", "COEA_WINDOW_CAP": "1000"}
 CRASH_MARKERS = ("Crashed reason", "Restarting dead", "Traceback (most recent call last)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(

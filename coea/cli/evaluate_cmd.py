@@ -256,8 +256,9 @@ def _capture(split, captured: dict[str, list]):
             return
         from evaluation.agreement import user_scores
 
-        lists, paths = method.recommend_with_paths(split.eval_users, 10)
-        captured.setdefault(method.name, []).append(user_scores(lists, paths, split))
+        # the lists and paths run_once just scored (ExplorationMethod keeps the last ones)
+        scores = user_scores(method.last_lists, method.last_paths, split)
+        captured.setdefault(method.name, []).append(scores)
 
     return hook
 

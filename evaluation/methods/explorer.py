@@ -83,6 +83,7 @@ class ExplorationMethod(Method):
         base = self.base.recommend(users, n_cats)
         path = self.explore(users, min(2 * k, n_cats))  # spare ones replace duplicates
         lists = {u: blend(base[u], path.get(u, []), k, self.blend_config) for u in users}
+        self.last_lists, self.last_paths = lists, path  # what the runner scored, for hooks
         return lists, path
 
     def recommend(self, users: Sequence[str], k: int) -> dict[str, list[str]]:

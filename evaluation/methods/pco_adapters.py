@@ -99,13 +99,6 @@ def train_log(train: TrainSplit):
     return RatingLog("train-split", ratings, dict(train.items), dict(train.users))
 
 
-def until(log, ts: int):
-    """The log's ratings up to and including time `ts` (same items and users)."""
-    from coea.data.movielens import RatingLog
-
-    return RatingLog(log.name, [r for r in log.ratings if r.ts <= ts], log.items, log.users)
-
-
 def cutoffs(log, rounds: int) -> list[int]:
     """t_0 (median train timestamp) ... t_rounds (the last one), evenly spaced in quantile."""
     ts = np.array([r.ts for r in log.ratings])
@@ -204,8 +197,10 @@ class PCOMethod(ExplorationMethod):
         self.dsie = None
         times = cutoffs(log, self.rounds)
         if self.plan.groups:
+            from learners.pco.data import truncate_log
+
             self.dsie = self.cache.get(
-                self._key(seed, "dsie"), lambda: self._dsie(until(log, times[0]), seed)
+                self._key(seed, "dsie"), lambda: self._dsie(truncate_log(log, times[0]), seed)
             )
         ctx = {
             t: self.cache.get(

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 
 import pytest
 
+from coea.live import free_port
+
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run(coea_bin, env, *args):
@@ -27,8 +22,8 @@ def test_lifecycle_is_idempotent(tmp_path, broker, coea_bin):
 
     env = dict(os.environ)
     env.update(
-        COEA_KAFKA_PORT=str(_free_port()),
-        COEA_KAFKA_CONTROLLER_PORT=str(_free_port()),
+        COEA_KAFKA_PORT=str(free_port()),
+        COEA_KAFKA_CONTROLLER_PORT=str(free_port()),
         COEA_KAFKA_HOME=str(tmp_path / "kafka"),
         COEA_KAFKA_HEAP="256m",
     )
