@@ -40,18 +40,15 @@ def user_scores(
     lists: Mapping[str, Sequence[str]], paths: Mapping[str, Sequence[str]], split: Split
 ) -> UserScores:
     """Every AGREEMENT_KEYS metric per evaluated user, from final lists and paths."""
+    from evaluation.runner import category_metrics
+
     out: UserScores = {}
     for u in split.eval_users:
         t, ranked, path = split.targets[u], lists[u], paths.get(u, [])
-        out[u] = {
-            "C-H@1": m.category_hit(ranked, t.pref, 1),
-            "C-N@5": m.category_ndcg(ranked, t.pref, 5),
-            "NCP@5/K": m.novel_category_share(ranked, t.hist_full, 5),
-            "CLTP@5/K": m.long_tail_share(ranked, split.tail, 5),
-            "SER@5": m.serendipity(ranked, t.hist_full, t.pref, 5),
-            "path C-H@5": m.category_hit(path, t.pref, 5),
-            "path NCP@5/K": m.novel_category_share(path, t.hist_full, 5),
-        }
+        row = category_metrics(ranked, split, u, 1) | category_metrics(ranked, split, u, 5)
+        row["path C-H@5"] = m.category_hit(path, t.pref, 5)
+        row["path NCP@5/K"] = m.novel_category_share(path, t.hist_full, 5)
+        out[u] = {key: row[key] for key in AGREEMENT_KEYS}
     return out
 
 

@@ -51,7 +51,8 @@ class MethodResult:
         return out
 
 
-def _category_metrics(ranked: list[str], split: Split, user: str, k: int) -> dict[str, float]:
+def category_metrics(ranked: list[str], split: Split, user: str, k: int) -> dict[str, float]:
+    """Every category-level @k metric of one user's ranked list (see the module docstring)."""
     t, n_c = split.targets[user], split.n_categories
     truth = {}
     if split.truth is not None:
@@ -85,7 +86,7 @@ def score_lists(
     per_user: dict[str, list[float]] = {}
     for user in split.eval_users:
         for k in ks:
-            for key, val in _category_metrics(categories[user], split, user, k).items():
+            for key, val in category_metrics(categories[user], split, user, k).items():
                 per_user.setdefault(key, []).append(val)
             if items is not None:
                 future = split.targets[user].future_items

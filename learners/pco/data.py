@@ -215,25 +215,14 @@ def contexts_from_log(
     else:
         groups = _groups(histories, dsie)
     cats, by_user = log.categories(mode), log.by_user()
-    out = [
+    return [
         _context(h, by_user.get(h.user_id, []), cats, click_threshold, short_k, groups)
+        if windows is None
+        else _stream_context(
+            h, by_user.get(h.user_id, []), cats, click_threshold, groups, windows, long_cap
+        )
         for h in histories
     ]
-    if windows is not None:  # what the learner's D_k holds after these windows
-        long_items = {h.user_id: h.long_items for h in histories}
-        out = [
-            replace(
-                ctx,
-                negatives=window_negatives(
-                    by_user.get(ctx.user_id, []), cats, click_threshold, windows
-                ),
-                long_categories=[
-                    cats.get(i, "unknown") for i in long_items[ctx.user_id][-long_cap:]
-                ],
-            )
-            for ctx in out
-        ]
-    return out
 
 
 def window_negatives(
@@ -292,6 +281,21 @@ def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> 
         short_seq=list(h.short_categories),
         negatives=[c for c in negatives if c not in clicked],
         long_categories=long_cats,
+    )
+
+
+def _stream_context(
+    h, ratings, cats, click_threshold: float, groups, windows: Sequence[int], long_cap: int
+) -> UserContext:
+    """What the learner's D_k holds for the user after `windows` (see `contexts_from_log`)."""
+    group, profile = groups.get(h.user_id, (-1, ""))
+    return UserContext(
+        user_id=h.user_id,
+        group=group,
+        profile=profile,
+        short_seq=list(h.short_categories),
+        negatives=window_negatives(ratings, cats, click_threshold, windows),
+        long_categories=[cats.get(i, "unknown") for i in h.long_items[-long_cap:]],
     )
 
 
