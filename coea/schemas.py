@@ -98,6 +98,10 @@ class TrainingWindow(_Record):
         description="Filtered long-term items I'_long (eq. 3), oldest first."
     )
     long_categories: list[str] = Field(default_factory=list, description="c(i) for long_items.")
+    clicked_categories: list[str] = Field(
+        default_factory=list,
+        description="Every category the user has clicked so far (bounded by click_counts_cap).",
+    )
     short_categories: list[str] = Field(description="C_short: categories of the last K clicks.")
     short_set: list[str] = Field(description="C'_short: ordered set of short_categories.")
     positives: list[str] = Field(description="Categories clicked in this window, in order.")
@@ -145,6 +149,11 @@ class VersionMarker(_Record):
     rows: int = Field(ge=0)
     ts: int
     default_group: int | None = Field(None, description="Group of users with no CSID yet.")
+    exclude_history: bool = Field(
+        False,
+        description="Serving drops every category the user has clicked, not only C'_short "
+        "(the learner's candidate rule).",
+    )
 
 
 TableRecord = Annotated[Union[NovelCategoryRow, VersionMarker], Field(discriminator="type")]

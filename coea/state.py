@@ -355,6 +355,7 @@ def to_training_window(
         user_id=state.user_id,
         long_items=[i for i, _ in long_items],
         long_categories=[c for _, c in long_items],
+        clicked_categories=list(state.category_clicks),
         short_categories=state.short_categories(),
         short_set=state.short_set(),
         positives=list(state.window_positives),

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coea.schemas import TABLE_ADAPTER, CategoryScore, NovelCategoryRow, VersionMarker
+from coea.state import ordered_set_last
 
 MARKER_KEY = "__version__"
 SEPARATOR = "\x1f"
@@ -32,6 +33,14 @@ def stable_hash(short_set: Sequence[str]) -> str:
     """Process- and version-independent hash of an ordered category set C'_short."""
     data = SEPARATOR.join(short_set).encode("utf-8")
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def key_short_set(short_categories: Sequence[str]) -> tuple[str, ...]:
+    """The C'_short a table key is made of, from a user's C_short (oldest first): the ordered
+    set keeping last occurrences, with every category as the stream saw it. The learner keys
+    its rows with it and serving looks them up with it, so a category the models do not know
+    (it arrived after they were built) still gives both sides the same key."""
+    return tuple(ordered_set_last(short_categories))
 
 
 def table_key(group: int, short_set: Sequence[str]) -> str:
@@ -68,10 +77,13 @@ def version_records(
     ts: int,
     previous_keys: Iterable[str] = (),
     default_group: int | None = None,
+    exclude_history: bool = False,
 ) -> list[tuple[str, bytes | None]]:
     """All (record key, value) pairs that publish one version, in publishing order.
 
-    ``previous_keys`` are the table keys of the version before (their rows get tombstones).
+    ``previous_keys`` are the table keys of the version before (their rows get tombstones);
+    ``exclude_history`` goes into the marker: serving then drops every category the user has
+    clicked, not only C'_short.
     """
     out: list[tuple[str, bytes | None]] = []
     keys = set()
@@ -89,7 +101,12 @@ def version_records(
         )
         out.append((record_key(version, row.key), rec.to_bytes()))
     marker = VersionMarker(
-        version=version, cycle=cycle, rows=len(keys), ts=ts, default_group=default_group
+        version=version,
+        cycle=cycle,
+        rows=len(keys),
+        ts=ts,
+        default_group=default_group,
+        exclude_history=exclude_history,
     )
     out.append((MARKER_KEY, marker.to_bytes()))
     out += [(f"{slot_of(version - 1)}/{k}", None) for k in sorted(set(previous_keys))]
@@ -107,6 +124,7 @@ class TableView:
     version: int = 0
     cycle: int = -1
     default_group: int | None = None
+    exclude_history: bool = False
     rows: dict[str, NovelCategoryRow] = field(default_factory=dict)
     _slots: dict[int, dict[str, NovelCategoryRow]] = field(default_factory=lambda: {0: {}, 1: {}})
 
@@ -140,14 +158,19 @@ class TableView:
             return False  # rows missing: keep serving the previous complete version
         self.version, self.cycle, self.rows = marker.version, marker.cycle, rows
         self.default_group = marker.default_group
+        self.exclude_history = marker.exclude_history
         return True
 
     def lookup(self, group: int, short_set: Sequence[str]) -> NovelCategoryRow | None:
         return self.rows.get(table_key(group, short_set))
 
-    def serve(self, group: int | None, short_set: Sequence[str]) -> tuple[list, str]:
-        """Categories for a user and the rule that gave them (see `resolve`)."""
-        return resolve(self.lookup, group, self.default_group, short_set)
+    def serve(
+        self, group: int | None, short_set: Sequence[str], clicked: Iterable[str] = ()
+    ) -> tuple[list, str]:
+        """Categories for a user and the rule that gave them (see `resolve`); `clicked` (every
+        category the user has clicked) is dropped when the version says so."""
+        exclude = clicked if self.exclude_history else ()
+        return resolve(self.lookup, group, self.default_group, short_set, exclude)
 
 
 def resolve(
@@ -155,8 +178,9 @@ def resolve(
     group: int | None,
     default_group: int | None,
     short_set: Sequence[str],
+    exclude: Iterable[str] = (),
 ) -> tuple[list[CategoryScore], str]:
-    """The serving rule: novel categories for a user, outside their C'_short.
+    """The serving rule: novel categories for a user, outside their C'_short and `exclude`.
 
     In order: the row of (group, C'_short) ("key"); the group's fallback row, i.e. its
     most-accepted categories on the key of the empty C'_short ("group"); the default group's
@@ -166,7 +190,7 @@ def resolve(
     cold = group is None
     if cold:
         group = default_group
-    recent = set(short_set)
+    recent = set(short_set) | set(exclude)
     tries = (("key", group, short_set), ("group", group, ()), ("default", default_group, ()))
     for rule, g, s in tries:
         if rule == "key" and not short_set:

@@ -76,32 +76,37 @@ def _jsonl_log(path: Path) -> RatingLog:
     return events_to_log(path.stem, events, problems=problems)
 
 
-def _synthetic_log(seed: int) -> RatingLog:
+def _synthetic_world(seed: int, world: str):
     synthetic = _module("coea.data.synthetic", "synthetic")
-    world = synthetic.SyntheticWorld(synthetic.SyntheticConfig(seed=seed))
+    return synthetic.SyntheticWorld(synthetic.SyntheticConfig(seed=seed, world=world))
+
+
+def _synthetic_log(seed: int, world: str = "longtail") -> RatingLog:
+    gen = _synthetic_world(seed, world)
     items = {
         r.item_id: ItemInfo(r.item_id, r.title or r.item_id, tuple(r.categories) or (r.category,))
-        for r in world.items()
+        for r in gen.items()
     }
-    return events_to_log(f"synthetic-{seed}", world.events(), items)
+    return events_to_log(f"synthetic-{seed}", gen.events(), items)
 
 
-def ground_truth(name: str, seed: int = 0):
-    """The generator's latent accept-sets for synthetic data (same config as
+def ground_truth(name: str, seed: int = 0, world: str = "longtail"):
+    """The generator's latent accept-sets for synthetic data (same config and world as
     `load_dataset`), else None: real logs have no such truth."""
     if name != "synthetic":
         return None
     from evaluation.protocol import GroundTruth
 
-    synthetic = _module("coea.data.synthetic", "synthetic")
-    world = synthetic.SyntheticWorld(synthetic.SyntheticConfig(seed=seed))
+    gen = _synthetic_world(seed, world)
     return GroundTruth(
-        accept={u: frozenset(cs) for u, cs in world.accept_sets().items()},
-        hidden={u: frozenset(cs) for u, cs in world.hidden_categories().items()},
+        accept={u: frozenset(cs) for u, cs in gen.accept_sets().items()},
+        hidden={u: frozenset(cs) for u, cs in gen.hidden_categories().items()},
     )
 
 
-def load_dataset(name: str, path: str | Path | None, seed: int = 0) -> RatingLog:
+def load_dataset(
+    name: str, path: str | Path | None, seed: int = 0, world: str = "longtail"
+) -> RatingLog:
     """Read a dataset by name.
 
     Args:
@@ -109,6 +114,8 @@ def load_dataset(name: str, path: str | Path | None, seed: int = 0) -> RatingLog
             (the project's seeded generator, default configuration).
         path: the folder or file (not used by synthetic).
         seed: generator seed for synthetic data.
+        world: the synthetic world, longtail | popular (coea.data.synthetic; not used by
+            the other datasets); pass the same to `ground_truth`.
     """
     if name == "ml-100k":
         return load_ml_100k(_need(path, name))
@@ -117,7 +124,7 @@ def load_dataset(name: str, path: str | Path | None, seed: int = 0) -> RatingLog
     if name == "jsonl":
         return _jsonl_log(_need(path, name))
     if name == "synthetic":
-        return _synthetic_log(seed)
+        return _synthetic_log(seed, world)
     raise ValueError(f"unknown dataset {name!r}; expected one of {DATASETS}")
 
 

@@ -97,6 +97,25 @@ def hidden_share(ranked: Sequence[str], hidden: Collection[str], k: int) -> floa
     return sum(1 for c in ranked[:k] if c in hidden) / k
 
 
+def hidden_oracle(
+    hidden_sets: Iterable[Collection[str]], ks: Iterable[int], explore_slots: Sequence[int]
+) -> dict[str, float]:
+    """Upper bounds of HID@K over the given users' hidden sets (synthetic data), per K:
+
+    - ``HID@K``: the most any ranked list can reach, 1/|U| sum_u min(|Hidden_u|, K) / K;
+    - ``HID@K path slots``: the most an exploration path can add under the blend rule
+      (evaluation.blend), whose hidden categories can only sit in the path's slots:
+      1/|U| sum_u min(|Hidden_u|, |{s in explore_slots : s <= K}|) / K.
+    """
+    sizes = [len(h) for h in hidden_sets]
+    out: dict[str, float] = {}
+    for k in ks:
+        slots = sum(1 for s in set(explore_slots) if s <= k)
+        out[f"HID@{k}"] = mean_over_users(min(n, k) / k for n in sizes)
+        out[f"HID@{k} path slots"] = mean_over_users(min(n, slots) / k for n in sizes)
+    return out
+
+
 def item_hit(ranked_items: Sequence[str], relevant: Collection[str], k: int) -> float:
     """Item Hit@K: 1 if any held-out clicked item is in the top K, else 0."""
     return 1.0 if any(i in relevant for i in ranked_items[:k]) else 0.0

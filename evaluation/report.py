@@ -174,18 +174,35 @@ def std_table(results: Sequence[MethodResult], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _truth_section(results: Sequence[MethodResult]) -> list[str]:
+def oracle_line(meta: dict) -> str:
+    """The HID@K upper bounds of meta["oracle"] (`evaluation.metrics.hidden_oracle`)."""
+    oracle = meta.get("oracle") or {}
+    ks = [k for k in meta.get("ks", [1, 5, 10]) if f"HID@{k}" in oracle]
+    slots = ", ".join(str(s) for s in meta.get("blend", {}).get("explore_slots", ()))
+    cells = "; ".join(
+        f"HID@{k} <= {oracle[f'HID@{k}']:.4f} for any list, "
+        f"<= {oracle[f'HID@{k} path slots']:.4f} from the exploration path's slots"
+        for k in ks
+    )
+    return f"Oracle bound (same users; path slots {slots}): {cells}."
+
+
+def _truth_section(results: Sequence[MethodResult], meta: dict | None = None) -> list[str]:
     if not any("ACC@5" in s for r in results for s in r.per_seed):
         return []
+    world = (meta or {}).get("dataset", {}).get("world")
+    oracle = [oracle_line(meta), ""] if meta and meta.get("oracle") else []
     return [
         "## Serendipity ground truth (synthetic data: the generator's latent accept-sets)",
         "",
+        *([f"Synthetic world: {world} (docs/evaluation.md).", ""] if world else []),
         "ACC-rate@K = recommended novel categories in the user's accept-set / recommended "
         "novel categories; ACC@K = their share of the top K; HID@K = share of the top K in the "
         "user's hidden categories (accepted, never shown).",
         "",
         markdown_table(results, TRUTH_COLUMNS),
         "",
+        *oracle,
     ]
 
 
@@ -200,7 +217,8 @@ def markdown_report(results: Sequence[MethodResult], meta: dict) -> str:
         f"|C| = {ds.get('categories')}; long-tail categories: {ds.get('tail_categories')}",
         "- protocol and metric definitions: docs/evaluation.md. **bold** = best, "
         "<u>underlined</u> = strongest baseline (non-CoEA row); Improv. = CoEA vs it; "
-        "Improv. (paper's baselines) leaves out MostPop and UserPop (not in the paper).",
+        "Improv. (paper's baselines) leaves out the rows the paper does not have (MostPop, "
+        "UserPop, UnseenPop, NeighbourUnseen).",
         "- NCP@K and CLTP@K divide by |C| as eq. 20-21 write them; `/K` columns divide by K.",
         "",
         "## Table 2 (mean over seeds)",
@@ -211,7 +229,7 @@ def markdown_report(results: Sequence[MethodResult], meta: dict) -> str:
         "",
         markdown_table(results, EXTRA_COLUMNS),
         "",
-        *_truth_section(results),
+        *_truth_section(results, meta),
         "## Mean ± std over seeds, wall time",
         "",
         std_table(results, MAIN_COLUMNS + EXTRA_COLUMNS[:2]),

@@ -28,6 +28,7 @@ class UserRecord:
     features: dict
     last_window: int
     windows: int = 1
+    clicked_categories: list[str] = field(default_factory=list)  # every category clicked
 
 
 def bounded_merge(old: list[str], new: Iterable[str], cap: int) -> list[str]:
@@ -77,6 +78,7 @@ class WindowStore:
             features=dict(tw.features),
             last_window=tw.window_id,
             windows=(prev.windows + 1) if prev else 1,
+            clicked_categories=list(tw.clicked_categories),
         )
         new = tw.window_id not in self.window_ids
         self.window_ids.add(tw.window_id)

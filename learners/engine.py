@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from coea.table import TableRow
+from coea.table import TableRow, key_short_set
 from learners.dataset import UserRecord, WindowStore
 from learners.pco import artifacts as pco_artifacts
 from learners.pco.config import PCOConfig
@@ -154,6 +154,8 @@ class CycleEngine:
                     short_seq=[c for c in u.short_categories if c in known],
                     negatives=[c for c in u.negatives if c in known],
                     long_categories=[c for c in u.long_categories if c in known],
+                    clicked_categories=list(u.clicked_categories),
+                    key_short=key_short_set(u.short_categories),
                 )
             )
         return out
@@ -183,7 +185,7 @@ def novel_table(
     """
     keys: dict[tuple[int, tuple[str, ...]], UserContext] = {}
     for ctx in contexts:
-        keys.setdefault((ctx.group, tuple(ctx.short_set)), ctx)
+        keys.setdefault((ctx.group, ctx.table_short), ctx)
     chosen = sorted(keys)[:max_keys]
     ctxs = [keys[k] for k in chosen]
     cands = generate(models, ctxs)

@@ -290,6 +290,7 @@ class Learner:
             manifest["created_ms"],
             previous_keys=self.prev_keys,
             default_group=manifest["default_group"],
+            exclude_history=self.engine.config.pco.exclude_history,
         )
         publish_version(recs, self.settings)
         cycle_store.mark_published(folder)

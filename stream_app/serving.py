@@ -19,7 +19,7 @@ from typing import Any
 from coea import topics as spec
 from coea.schemas import UserGroup
 from coea.state import UserState
-from coea.table import MARKER_KEY, marker_of, resolve, stored_lookup
+from coea.table import MARKER_KEY, key_short_set, marker_of, resolve, stored_lookup
 from stream_app.app import app
 from stream_app.tables import users_table
 from stream_app.topics import raw_topic
@@ -59,13 +59,16 @@ async def novel_categories(stream: Any) -> None:
 def lookup_user(user_id: str) -> dict[str, Any]:
     """The serving answer for one user (pure over the three tables' current contents)."""
     raw_state = users_table.get(user_id.encode())
-    short_set = UserState.from_json(raw_state).short_set() if raw_state is not None else []
+    state = UserState.from_json(raw_state) if raw_state is not None else None
+    short_set = list(key_short_set(state.short_categories())) if state is not None else []
+    clicked = list(state.category_clicks) if state is not None else []
     raw_group = groups_table.get(user_id.encode())
     group = UserGroup.model_validate_json(raw_group) if raw_group is not None else None
     marker = marker_of(novel_table.get(MARKER_KEY.encode()))
     lookup = stored_lookup(lambda k: novel_table.get(k.encode()), marker)
     default = marker.default_group if marker else None
-    cats, rule = resolve(lookup, group.group if group else None, default, short_set)
+    exclude = clicked if marker is not None and marker.exclude_history else []
+    cats, rule = resolve(lookup, group.group if group else None, default, short_set, exclude)
     return {
         "user_id": user_id,
         "group": group.group if group else default,

@@ -127,11 +127,22 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
     "Default for ml-100k: ../shared/data/ml-100k.",
 )
 @click.option(
+    "--synthetic-world",
+    type=click.Choice(["longtail", "popular"]),
+    default="longtail",
+    help="--dataset synthetic only: which world generates the events and the ground truth. "
+    "longtail: hidden categories are each group's own tail ones, which the group's other "
+    "users click; popular: tastes and hidden categories drawn by popularity (the first "
+    "generator). See docs/evaluation.md.",
+)
+@click.option(
     "--methods",
     default=None,
     help="Comma-separated method names (most-popular, user-popular, two-tower, gru4rec, "
-    "sasrec, bert4rec, hucb, explore, google-v1, coea, coea-no-long, coea-no-short, "
-    "coea-no-rllm, coea-no-kl), 'all' (every method available in this checkout) or 'cheap'. "
+    "sasrec, bert4rec, unseen-popular, neighbour-unseen, hucb, explore, google-v1, coea, "
+    "coea-no-long, coea-no-short, coea-no-rllm, coea-no-kl, coea-no-own-history, "
+    "coea-no-history-mask, coea-no-debias), 'all' (every method except coea-live) or 'cheap' "
+    "(the popularity rows, SASRec, the two unseen-category paths, HUCB, EXPLORE). "
     "Default: all (cheap with --quick).",
 )
 @click.option(
@@ -240,12 +251,24 @@ def evaluate(**args) -> None:
     sweep = _maybe_sweep(args, split, settings, config)
     meta = _meta(args, split, names, config.seeds, settings, commit)
     meta["profile"], meta["serving"] = args["profile"], args["serving"]
+    if args["dataset"] == "synthetic":
+        meta["dataset"]["world"] = args["synthetic_world"]
+    if split.truth is not None:
+        meta["oracle"] = _oracle(split, meta["ks"], settings.blend.explore_slots)
     if "coea" in captured and "coea-live" in captured:
         from evaluation.agreement import agreement
 
         meta["live_agreement"] = agreement(captured["coea"], captured["coea-live"])
     paths = _write_outputs(args["out"], results, meta, sweep)
     _summary(results, paths, meta, time.perf_counter() - start)
+
+
+def _oracle(split, ks, explore_slots) -> dict[str, float]:
+    """The most HID@K any list, and an exploration path's slots alone, can reach."""
+    from evaluation.metrics import hidden_oracle
+
+    hidden = [split.truth.hidden.get(u, frozenset()) for u in split.eval_users]
+    return hidden_oracle(hidden, ks, explore_slots)
 
 
 def _capture(split, captured: dict[str, list]):
@@ -279,7 +302,7 @@ def _prepare(args: dict):
     if args["path"] is None and args["dataset"] == "ml-100k":
         args["path"] = DEFAULT_ML100K
     try:
-        log = load_dataset(args["dataset"], args["path"])
+        log = load_dataset(args["dataset"], args["path"], world=args["synthetic_world"])
     except (DatasetUnavailable, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     max_users = args["max_users"] or (QUICK["max_users"] if quick else None)
@@ -290,7 +313,7 @@ def _prepare(args: dict):
         max_users=max_users,
     )
     split = build_split(log, proto)
-    split.truth = ground_truth(args["dataset"])
+    split.truth = ground_truth(args["dataset"], world=args["synthetic_world"])
     if not split.targets:
         raise click.ClickException("no user has a held-out click: nothing to evaluate")
     epochs = args["epochs"] or (QUICK["epochs"] if quick else 10)
@@ -355,7 +378,7 @@ def _live_text(results) -> str:
 
 
 def _summary(results, paths: list[Path], meta: dict, seconds: float) -> None:
-    from evaluation.report import MAIN_COLUMNS, TRUTH_COLUMNS, markdown_table
+    from evaluation.report import MAIN_COLUMNS, TRUTH_COLUMNS, markdown_table, oracle_line
 
     click.echo("")
     click.echo(markdown_table(results, MAIN_COLUMNS))
@@ -363,6 +386,8 @@ def _summary(results, paths: list[Path], meta: dict, seconds: float) -> None:
     if any("ACC@5" in s for r in results for s in r.per_seed):
         click.echo("Serendipity ground truth (the generator's latent accept-sets):")
         click.echo(markdown_table(results, TRUTH_COLUMNS))
+        if "oracle" in meta:
+            click.echo(oracle_line(meta))
         click.echo("")
     if "live_agreement" in meta:
         click.echo(_agreement_text(meta))

@@ -41,14 +41,18 @@ def _movielens(kind: str, root: Path, click_threshold: float, mode: str) -> Sour
     )
 
 
-def _synthetic(users: int, days: int, seed: int, n_categories: int) -> Source:
+def _synthetic(
+    users: int, days: int, seed: int, n_categories: int, world_name: str = "longtail"
+) -> Source:
     from coea.data.synthetic import SyntheticConfig, SyntheticWorld
 
-    cfg = SyntheticConfig(users=users, days=days, seed=seed, categories=n_categories)
+    cfg = SyntheticConfig(
+        users=users, days=days, seed=seed, categories=n_categories, world=world_name
+    )
     world = SyntheticWorld(cfg)
     expected = int(users * days * cfg.sessions_per_day * cfg.session_events * 0.95)
     return Source(
-        f"synthetic(users={users}, days={days}, seed={seed})",
+        f"synthetic(users={users}, days={days}, seed={seed}, world={world_name})",
         world.items(),
         world.events(),
         total=expected,
@@ -127,6 +131,14 @@ def _publish(source: Source, publisher, speed: float, validate: bool, limit: int
     "--n-categories", default=400, show_default=True, help="Synthetic: number of categories."
 )
 @click.option(
+    "--synthetic-world",
+    type=click.Choice(["longtail", "popular"]),
+    default="longtail",
+    show_default=True,
+    help="Synthetic: longtail (hidden categories are each group's own tail ones) or popular "
+    "(tastes and hidden categories drawn by popularity, the first generator).",
+)
+@click.option(
     "--click-threshold",
     type=float,
     default=None,
@@ -175,6 +187,7 @@ def replay(
     days,
     seed,
     n_categories,
+    synthetic_world,
     click_threshold,
     category_mode,
     speed,
@@ -215,7 +228,7 @@ def replay(
                 err=True,
             )
     elif synthetic:
-        source = _synthetic(users, days, seed, n_categories)
+        source = _synthetic(users, days, seed, n_categories, synthetic_world)
     else:
         source = _jsonl(jsonl, settings.max_event_bytes)
     if out is not None:

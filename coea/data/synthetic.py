@@ -11,6 +11,24 @@ often), re-clicks favourites (so per-item counts pass tau), and sometimes orders
 Ground truth for serendipity: each user gets ``hidden_per_user`` categories of the group's
 taste that the user would accept but is never shown, hence never clicked
 (`SyntheticWorld.hidden_categories`). Everything is a function of the config (seed included).
+
+Two worlds (``SyntheticConfig.world``) differ only in how tastes and hidden categories are
+drawn; sessions, clicks and orders follow the same rules:
+
+- ``"longtail"`` (default): the head is the top ``head_share`` (10%) of categories by
+  popularity. A group's taste is ``head_taste`` (3) head categories, drawn by popularity (so
+  the groups look alike on the head, as in real logs), plus ``group_taste - head_taste`` (9)
+  categories of its own, drawn uniformly from the rest of the catalogue (the mid and long
+  tail) and, while the catalogue allows, never given to another group. A user likes
+  ``user_head`` (2) of the group's head categories and ``user_taste - user_head`` (4) of its
+  tail ones, plus a personal extra (drawn by popularity); the user's hidden categories are
+  ``hidden_per_user`` (3) of the group's tail categories the user does not like. Each of them
+  is liked, hence clicked often, by about 4/9 of the group's other users, and by almost nobody
+  outside the group: what similar users click reveals them, global popularity does not.
+- ``"popular"``: the first generator, kept bit for bit: a group's 12 categories are drawn by
+  popularity from the whole catalogue, a user likes 6 of them plus the extra, and the hidden
+  ones are 3 more of the group's taste, so they are mostly head categories that a global
+  most-popular list already hits.
 """
 
 from __future__ import annotations
@@ -26,6 +44,7 @@ Event = ClickEvent | ExposureEvent | OrderEvent
 DAY_MS = 86_400_000
 AGES = ("18-24", "25-34", "35-44", "45-54", "55+")
 REGIONS = tuple(f"r{i}" for i in range(8))
+WORLDS = ("longtail", "popular")
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,13 @@ class SyntheticConfig:
     group_taste: int = 12  # categories a group likes
     user_taste: int = 6  # of the group's taste, liked by one user (+1 personal extra)
     hidden_per_user: int = 3  # accepted-but-never-shown categories per user
+    # "longtail": groups share head categories and differ on their own tail ones, hidden
+    # categories come from the group's tail; "popular": the first generator (tastes and
+    # hidden categories drawn by popularity, mostly head). See the module docstring.
+    world: str = "longtail"
+    head_share: float = 0.1  # longtail: the head = this share of categories, most popular first
+    head_taste: int = 3  # longtail: of group_taste, head ones (the rest: the group's own tail)
+    user_head: int = 2  # longtail: of user_taste, the group's head ones (the rest: its tail)
     sessions_per_day: float = 0.8  # mean sessions per user per day (Poisson)
     session_events: float = 10.0  # mean events per session (Poisson, at least 1)
     click_liked: float = 0.45  # click probability of an item of a liked category
@@ -66,13 +92,23 @@ class SyntheticWorld:
 
     def __init__(self, config: SyntheticConfig | None = None) -> None:
         self.config = cfg = config or SyntheticConfig()
+        if cfg.world not in WORLDS:
+            raise ValueError(f"unknown synthetic world {cfg.world!r}; expected one of {WORLDS}")
         rng = np.random.default_rng(cfg.seed)
         ranks = np.arange(1, cfg.categories + 1, dtype=float)
         self.popularity = ranks**-cfg.zipf_a / np.sum(ranks**-cfg.zipf_a)
-        self.group_tastes = [
-            rng.choice(cfg.categories, size=cfg.group_taste, replace=False, p=self.popularity)
-            for _ in range(cfg.groups)
-        ]
+        # longtail: each group's head and own tail categories (empty in the popular world)
+        self.group_heads: list[np.ndarray] = []
+        self.group_tails: list[np.ndarray] = []
+        if cfg.world == "popular":  # the first generator: keep its random draws in order
+            self.group_tastes = [
+                rng.choice(cfg.categories, size=cfg.group_taste, replace=False, p=self.popularity)
+                for _ in range(cfg.groups)
+            ]
+        else:
+            self.group_heads, self.group_tails = self._longtail_tastes(rng)
+            pairs = zip(self.group_heads, self.group_tails, strict=True)
+            self.group_tastes = [np.concatenate([h, t]) for h, t in pairs]
         self.group_features = [
             {"age": str(rng.choice(AGES)), "region": str(rng.choice(REGIONS))}
             for _ in range(cfg.groups)
@@ -80,20 +116,69 @@ class SyntheticWorld:
         self.users = [self._make_user(u, rng) for u in range(cfg.users)]
         self._rng = rng
 
+    def head_size(self) -> int:
+        """How many categories (the most popular ones, indices 0..n-1) form the head."""
+        cfg = self.config
+        return min(cfg.categories - 1, max(1, round(cfg.head_share * cfg.categories)))
+
+    def _longtail_tastes(self, rng: np.random.Generator) -> tuple[list, list]:
+        """Per group: head categories drawn by popularity from the head, and the group's own
+        tail categories drawn uniformly below it, without replacement across groups until the
+        tail runs out (then drawing starts over, avoiding the group's own picks)."""
+        cfg = self.config
+        n_head = self.head_size()
+        head_p = self.popularity[:n_head] / max(self.popularity[:n_head].sum(), 1e-300)
+        n_gh = min(cfg.head_taste, n_head)
+        tail = np.arange(n_head, cfg.categories)
+        n_gt = min(max(cfg.group_taste - n_gh, 0), len(tail))
+        heads, tails = [], []
+        free = [int(c) for c in rng.permutation(tail)]
+        for _ in range(cfg.groups):
+            head = rng.choice(n_head, size=n_gh, replace=False, p=head_p) if n_gh else []
+            heads.append(np.sort(np.asarray(head, dtype=int)))
+            take, free = free[:n_gt], free[n_gt:]
+            if len(take) < n_gt:  # every tail category has a group: start over
+                free = [int(c) for c in rng.permutation(tail) if c not in take]
+                more = n_gt - len(take)
+                take, free = take + free[:more], free[more:]
+            tails.append(np.array(sorted(take), dtype=int))
+        return heads, tails
+
     def _make_user(self, u: int, rng: np.random.Generator) -> _User:
         cfg = self.config
         group = int(rng.integers(cfg.groups))
-        taste = rng.permutation(self.group_tastes[group])
-        k = min(cfg.user_taste, len(taste) - cfg.hidden_per_user)
-        hidden = [int(c) for c in taste[k : k + cfg.hidden_per_user]]
-        extra = int(rng.choice(cfg.categories, p=self.popularity))
-        liked = np.array([*taste[:k], *([] if extra in hidden else [extra])], dtype=int)
+        if cfg.world == "popular":
+            taste = rng.permutation(self.group_tastes[group])
+            k = min(cfg.user_taste, len(taste) - cfg.hidden_per_user)
+            hidden = [int(c) for c in taste[k : k + cfg.hidden_per_user]]
+            extra = int(rng.choice(cfg.categories, p=self.popularity))
+            liked = np.array([*taste[:k], *([] if extra in hidden else [extra])], dtype=int)
+        else:
+            liked, hidden = self._longtail_taste(group, rng)
         feats = dict(self.group_features[group])
         if rng.random() < 0.2:  # features correlate with the group, not equal to it
             feats["age"] = str(rng.choice(AGES))
         feats["segment"] = int(group % 4)
         weights = rng.dirichlet(np.ones(len(liked)))
         return _User(f"s{u}", group, liked, weights, hidden, feats)
+
+    def _longtail_taste(self, group: int, rng: np.random.Generator) -> tuple[np.ndarray, list]:
+        """(liked, hidden) of one user of `group` in the longtail world: `user_head` of the
+        group's head categories, the rest of `user_taste` from its tail, the personal extra;
+        hidden: `hidden_per_user` other tail categories of the group (one tail category at
+        least stays liked)."""
+        cfg = self.config
+        head = rng.permutation(self.group_heads[group])
+        tail = rng.permutation(self.group_tails[group])
+        n_hidden = min(cfg.hidden_per_user, max(len(tail) - 1, 0))
+        hidden = [int(c) for c in tail[:n_hidden]]
+        n_head = min(cfg.user_head, cfg.user_taste, len(head))
+        n_tail = min(cfg.user_taste - n_head, len(tail) - n_hidden)
+        liked = [int(c) for c in (*head[:n_head], *tail[n_hidden : n_hidden + n_tail])]
+        extra = int(rng.choice(cfg.categories, p=self.popularity))
+        if extra not in hidden and extra not in liked:
+            liked.append(extra)
+        return np.array(liked, dtype=int), hidden
 
     @staticmethod
     def category_name(c: int) -> str:

@@ -28,6 +28,8 @@ SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("gru4rec", "GRU4Rec", EXPLOITATION),
     MethodSpec("sasrec", "SASRec", EXPLOITATION),
     MethodSpec("bert4rec", "Bert4Rec", EXPLOITATION),
+    MethodSpec("unseen-popular", "UnseenPop", EXPLORATION),
+    MethodSpec("neighbour-unseen", "NeighbourUnseen", EXPLORATION),
     MethodSpec("hucb", "HUCB", EXPLORATION),
     MethodSpec("explore", "EXPLORE", EXPLORATION),
     MethodSpec("google-v1", "Google-v1", EXPLORATION),
@@ -35,12 +37,35 @@ SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("coea-no-short", "CoEA (w/o Short)", OURS),
     MethodSpec("coea-no-rllm", "CoEA (w/o R-LLM)", OURS),
     MethodSpec("coea-no-kl", "CoEA (w/o KL)", OURS),
+    MethodSpec("coea-no-own-history", "CoEA (w/o own history)", OURS),
+    MethodSpec("coea-no-history-mask", "CoEA (w/o history mask)", OURS),
+    MethodSpec("coea-no-debias", "CoEA (w/o debias)", OURS),
+    MethodSpec("coea-no-history-steps", "CoEA (w/o history steps)", OURS),
     MethodSpec("coea", "CoEA", OURS),
     MethodSpec("coea-live", "CoEA (live)", OURS),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
-PCO_METHODS = ("google-v1", "coea", "coea-no-long", "coea-no-short", "coea-no-rllm", "coea-no-kl")
-CHEAP_METHODS = ("most-popular", "user-popular", "sasrec", "hucb", "explore")
+PCO_METHODS = (
+    "google-v1",
+    "coea",
+    "coea-no-long",
+    "coea-no-short",
+    "coea-no-rllm",
+    "coea-no-kl",
+    "coea-no-own-history",
+    "coea-no-history-mask",
+    "coea-no-debias",
+    "coea-no-history-steps",
+)
+CHEAP_METHODS = (
+    "most-popular",
+    "user-popular",
+    "sasrec",
+    "unseen-popular",
+    "neighbour-unseen",
+    "hucb",
+    "explore",
+)
 #: Methods that need the running system (a broker): only with `coea evaluate --live`.
 LIVE_METHODS = ("coea-live",)
 
@@ -92,6 +117,7 @@ def build_methods(names: list[str], settings: MethodSettings) -> list[Method]:
     from evaluation.methods.explore import Explore
     from evaluation.methods.explorer import BaseProvider, SharedBase
     from evaluation.methods.hucb import HUCB
+    from evaluation.methods.unseen import NeighbourUnseen, UnseenPopular
 
     factories = _item_factories(settings)
     provider = BaseProvider(settings.base, factories[settings.base])
@@ -105,6 +131,10 @@ def build_methods(names: list[str], settings: MethodSettings) -> list[Method]:
             method: Method = SharedBase(provider, SPEC_BY_NAME[name].kind)
         elif name in factories:
             method = factories[name]()
+        elif name == "unseen-popular":
+            method = UnseenPopular(provider, settings.blend)
+        elif name == "neighbour-unseen":
+            method = NeighbourUnseen(provider, settings.blend)
         elif name == "hucb":
             method = HUCB(provider, settings.blend)
         elif name == "explore":

@@ -70,6 +70,17 @@ PLANS = {
     "coea-no-short": PCOPlan("no-short", groups=True, periodic=True),
     "coea-no-rllm": PCOPlan("no-rllm", groups=True, periodic=True),
     "coea-no-kl": PCOPlan("no-kl", groups=True, periodic=True),
+    "coea-no-own-history": PCOPlan("no-own-history", groups=True, periodic=True),
+    "coea-no-history-mask": PCOPlan("no-history-mask", groups=True, periodic=True),
+    "coea-no-debias": PCOPlan("no-debias", groups=True, periodic=True),
+    "coea-no-history-steps": PCOPlan("no-history-steps", groups=True, periodic=True),
+}
+#: PCOConfig fields an override may set directly (sweeps and experiments).
+CONFIG_OVERRIDES = {
+    "n_long_categories": int,
+    "debias": float,
+    "exclude_history": bool,
+    "step_source": str,
 }
 DEFAULT_ROUNDS = 4  # PCO cycles after cycle 0 (the paper runs up to 60 on ML-1M)
 
@@ -132,7 +143,9 @@ class PCOMethod(ExplorationMethod):
         cfg = replace(base, seed=seed).with_ablation(self.plan.ablation)
         if "alpha" in self.overrides:
             cfg = replace(cfg, dpo=replace(cfg.dpo, alpha=float(self.overrides["alpha"])))
-        return cfg
+        over = self.overrides
+        given = {k: t(over[k]) for k, t in CONFIG_OVERRIDES.items() if k in over}
+        return replace(cfg, **given) if given else cfg
 
     def _dsie(self, log, seed: int):
         from coea.data.sequences import ml_user_sequences
@@ -180,7 +193,15 @@ class PCOMethod(ExplorationMethod):
 
         cfg = self._pco_config(seed)
         profiles = {g: p.text for g, p in self.dsie.profiles.items()} if self.dsie else {}
-        key = self._key(seed, "cycle0", self.plan.groups, cfg.use_long_term, cfg.use_short_term)
+        key = self._key(
+            seed,
+            "cycle0",
+            self.plan.groups,
+            cfg.use_long_term,
+            cfg.use_short_term,
+            cfg.n_long_categories,
+            cfg.step_source,
+        )
 
         def make() -> tempfile.TemporaryDirectory:
             root = tempfile.TemporaryDirectory(prefix="coea-eval-pco0-")
@@ -243,13 +264,21 @@ class PCOMethod(ExplorationMethod):
         default = self.dsie.default_group
         rows, _ = novel_table(self.models, list(self.final_contexts.values()), default)
         view = TableView()
-        for key, value in version_records(rows, 1, 0, "in-process", 0, default_group=default):
+        exclude = self.models.config.exclude_history
+        records = version_records(
+            rows, 1, 0, "in-process", 0, default_group=default, exclude_history=exclude
+        )
+        for key, value in records:
             view.apply(key, value)
         out: dict[str, list[str]] = {}
         rules: dict[str, int] = {}
         for user in users:
             ctx = self.final_contexts.get(user)
-            cats, rule = view.serve(ctx.group if ctx else None, ctx.short_set if ctx else [])
+            cats, rule = view.serve(
+                ctx.group if ctx else None,
+                ctx.table_short if ctx else [],
+                ctx.clicked_categories if ctx else [],
+            )
             out[user] = [c.category for c in cats][:n]
             rules[rule] = rules.get(rule, 0) + 1
         self.served_by_rule = rules

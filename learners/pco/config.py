@@ -13,7 +13,17 @@ from dataclasses import asdict, dataclass, field
 from models.lm.config import DPOSettings, LMConfig, RewardSettings, SFTSettings
 from models.lm.prompts import PromptBuilder
 
-ABLATIONS = ("none", "no-long", "no-short", "no-rllm", "no-kl")
+ABLATIONS = (
+    "none",
+    "no-long",
+    "no-short",
+    "no-rllm",
+    "no-kl",
+    "no-own-history",
+    "no-history-mask",
+    "no-debias",
+    "no-history-steps",
+)
 
 
 def _reward_update() -> RewardSettings:
@@ -66,6 +76,37 @@ class PCOConfig:
     max_profile_words: int = field(
         default=48, metadata={"help": "Profile words kept (tokens style)."}
     )
+    n_long_categories: int = field(
+        default=8,
+        metadata={
+            "help": "The user's most clicked long-term categories in every prompt (0: the "
+            "paper's prompts, group profile and recent categories only)."
+        },
+    )
+    step_source: str = field(
+        default="history-switches",
+        metadata={
+            "help": "Where training steps come from: 'recent' (the steps of the last K "
+            "clicks, the paper's S_short), 'history' (every category discovery along the "
+            "user's whole click history) or 'history-switches' (every change of category "
+            "along it; novelty then comes from masking the user's clicked categories)."
+        },
+    )
+    exclude_history: bool = field(
+        default=True,
+        metadata={
+            "help": "Candidates exclude every category the user ever clicked (long and short "
+            "term), not only C'_short; serving applies the same rule."
+        },
+    )
+    debias: float = field(
+        default=0.5,
+        metadata={
+            "help": "Popularity debiasing of generation: rank by log pi(c|x) - debias * log "
+            "pi(c), pi(c) the model's mean over the contexts scored together (0: plain "
+            "log-probabilities, eq. 10)."
+        },
+    )
     use_long_term: bool = field(default=True, metadata={"help": "False: ablation w/o long-term."})
     use_short_term: bool = field(default=True, metadata={"help": "False: ablation w/o short-term."})
     use_relevance: bool = field(
@@ -87,6 +128,7 @@ class PCOConfig:
             use_short=self.use_short_term,
             n_categories=self.n_prompt_categories,
             max_profile_words=self.max_profile_words,
+            n_long=self.n_long_categories,
         )
 
     def with_ablation(self, name: str) -> PCOConfig:
@@ -99,6 +141,10 @@ class PCOConfig:
             "no-short": {"use_short_term": False},
             "no-rllm": {"use_relevance": False},
             "no-kl": {"dpo": dataclasses.replace(self.dpo, alpha=0.0)},
+            "no-own-history": {"n_long_categories": 0},
+            "no-history-mask": {"exclude_history": False},
+            "no-debias": {"debias": 0.0},
+            "no-history-steps": {"step_source": "recent"},
         }[name]
         return dataclasses.replace(self, **changes)
 

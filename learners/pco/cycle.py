@@ -1,7 +1,8 @@
 """One closed-loop PCO cycle k (paper sec. 4.3.3, eq. 15-17).
 
     sample D_k^sub (eq. 15)
-    C_n  = Novelty LLM(P_infer-nov)               top-M, constrained, C'_short masked (eq. 10)
+    C_n  = Novelty LLM(P_infer-nov)      top-M, constrained, the user's clicked categories
+                                         masked (eq. 10), popularity-debiased (`debias`)
     s_i  = sigmoid(Relevance LLM(P_infer-rel))                                    (eq. 13)
     DPO pairs: c_pos = highest-scored candidate, c_neg = lowest                   (eq. 16)
     Novelty LLM <- DPO + alpha * KL to the cycle k-1 model                        (eq. 17)
@@ -27,7 +28,7 @@ from learners.pco import artifacts
 from learners.pco.data import NegativeSampler, UserContext, reward_pairs, sample_contexts
 from learners.pco.state import PCOModels
 from models.lm.kl import kl_to_reference, train_dpo
-from models.lm.novelty import Candidate, top_candidates
+from models.lm.novelty import Candidate, debiased, top_candidates
 from models.lm.prompts import completion
 from models.lm.relevance import train_reward
 
@@ -35,18 +36,31 @@ from models.lm.relevance import train_reward
 def novelty_prompts(models: PCOModels, contexts: Sequence[UserContext]) -> list[str]:
     """P_infer-nov of each context (with the novelty trigger)."""
     b = models.config.builder()
-    return [b.novelty(c.profile, c.group, c.short_set, trigger=True) for c in contexts]
+    return [
+        b.novelty(c.profile, c.group, c.short_set, trigger=True, long=c.long_categories)
+        for c in contexts
+    ]
+
+
+def excluded(config, ctx: UserContext) -> set[str]:
+    """What a candidate may not be: every category the user clicked (`exclude_history`), or
+    only C'_short (the paper's eq. 10)."""
+    return ctx.history if config.exclude_history else set(ctx.short_set)
 
 
 def generate(
     models: PCOModels, contexts: Sequence[UserContext], m: int | None = None
 ) -> list[list[Candidate]]:
-    """C_n: top-M valid categories outside each context's C'_short (eq. 10)."""
+    """C_n: the top-M valid categories of each context outside its excluded set (eq. 10),
+    ranked by the popularity-debiased log-probability when `debias` > 0."""
     if not contexts:
         return []
-    m = m or models.config.m_candidates
+    cfg = models.config
+    m = m or cfg.m_candidates
     log_probs = models.category_scorer().log_probs(novelty_prompts(models, contexts))
-    return top_candidates(log_probs, models.categories, [c.short_set for c in contexts], m)
+    ranked = debiased(log_probs, cfg.debias)
+    exclude = [excluded(cfg, c) for c in contexts]
+    return top_candidates(ranked, models.categories, exclude, m)
 
 
 def score(
@@ -55,7 +69,7 @@ def score(
     """s_i in [0, 1] for each candidate of each context (eq. 13)."""
     b = models.config.builder()
     texts = [
-        b.relevance_text(ctx.profile, ctx.group, ctx.short_set, cand.category)
+        b.relevance_text(ctx.profile, ctx.group, ctx.short_set, cand.category, ctx.long_categories)
         for ctx, row in zip(contexts, candidates, strict=True)
         for cand in row
     ]
@@ -146,7 +160,9 @@ def _optimise(
             models.novelty, tok, pairs, cfg.dpo, cfg.novelty, cfg.progress
         )
         out["kl_to_ref"] = kl_to_reference(models.novelty, tok, pairs)
-    real = reward_pairs(sample, cfg.builder(), sampler, rng, cfg.min_context)
+    real = reward_pairs(
+        sample, cfg.builder(), sampler, rng, cfg.min_context, cfg.step_source
+    )
     out["reward_pairs"] = len(real)
     if real:
         models.relevance, out["reward"] = train_reward(

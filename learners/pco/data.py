@@ -31,7 +31,9 @@ class UserContext:
     profile: str  # group profile text D_s
     short_seq: list[str]  # S_short / C_short, chronological categories of recent clicks
     negatives: list[str]  # exposed-but-unclicked categories
-    long_categories: list[str] = ()  # categories of the long-term clicks (novelty measures)
+    long_categories: list[str] = ()  # categories of the long-term clicks (prompts, novelty)
+    key_short: tuple[str, ...] | None = None  # C'_short as serving keys it (None: short_set)
+    clicked_categories: Sequence[str] = ()  # every category the user clicked (exclusion)
 
     @property
     def short_set(self) -> list[str]:
@@ -39,9 +41,15 @@ class UserContext:
         return ordered_category_set(self.short_seq)
 
     @property
+    def table_short(self) -> tuple[str, ...]:
+        """The C'_short of this user's table key: what serving computes from the stream state
+        (`coea.table.key_short_set`), which may hold categories the models do not know."""
+        return tuple(self.short_set) if self.key_short is None else tuple(self.key_short)
+
+    @property
     def history(self) -> set[str]:
         """C_hist: every category the user clicked (long and short)."""
-        return set(self.long_categories) | set(self.short_seq)
+        return set(self.long_categories) | set(self.short_seq) | set(self.clicked_categories)
 
 
 def steps(
@@ -57,24 +65,70 @@ def steps(
     return out
 
 
+STEP_SOURCES = ("recent", "history", "history-switches")
+
+
+def discoveries(
+    ctx: UserContext, min_context: int = 2, source: str = "recent"
+) -> list[tuple[list[str], list[str], str]]:
+    """The user's steps as (long-term categories before it, prefix C'_short, target).
+
+    - ``recent``: the steps of C_short (`steps`), each with the whole long-term history
+      before it (the paper's S_short steps).
+    - ``history``: every discovery along the user's whole click history, the long-term
+      categories (I'_long, oldest first) followed by C_short: each click on a category the
+      user had never clicked before, with what was clicked before it as its long-term part
+      and the ordered set of it as its prefix. Every target is new to the user at that time
+      (the meaning of eq. 8), and a user gives one example per category they went on to
+      click, not only the few new inside the last K clicks.
+    - ``history-switches``: as ``history``, plus every click whose category differs from the
+      click before it: how users of a group move between the categories they welcome, the
+      collaborative signal a user's own discoveries are too few to carry.
+    """
+    if source not in STEP_SOURCES:
+        raise ValueError(f"unknown step source {source!r}; expected one of {STEP_SOURCES}")
+    if source == "recent":
+        long = list(ctx.long_categories)
+        return [(long, p, t) for p, t in steps(ctx.short_seq, (), min_context)]
+    switches = source == "history-switches"
+    seq = [*ctx.long_categories, *ctx.short_seq]
+    seen: dict[str, None] = {}  # ordered set, last occurrence last
+    out = []
+    for j, c in enumerate(seq):
+        new = c not in seen or (switches and c != seq[j - 1])
+        if new and len(seen) >= min_context:
+            out.append((seq[:j], list(seen), c))
+        seen.pop(c, None)
+        seen[c] = None
+    return out
+
+
 def sft_examples(
     contexts: Sequence[UserContext],
     builder: PromptBuilder,
     novel_only: bool = True,
     trigger_in_sft: bool = True,
     min_context: int = 2,
+    source: str = "recent",
 ) -> list[dict]:
-    """Prompt/completion pairs of eq. 9 (P_ft-nov -> S_short(t)).
+    """Prompt/completion pairs of eq. 9 (P_ft-nov -> S_short(t)) for every step of
+    `discoveries` from `source`.
 
+    `novel_only`: only targets absent from the long-term categories before the step (eq. 8;
+    always true of a discovery from the history; ignored for ``history-switches``, whose
+    every prompt carries the trigger: it then asks for the user's next category, and
+    candidates are novel because generation masks what the user clicked).
     `trigger_in_sft`: a step whose target is new to the long-term history carries the novelty
     trigger, so a from-scratch model learns what the trigger means (docs/pco.md).
     """
     out = []
+    every = source == "history-switches"
     for ctx in contexts:
-        long = set(ctx.long_categories)
-        for prefix, target in steps(ctx.short_seq, long if novel_only else (), min_context):
-            trigger = trigger_in_sft and target not in long
-            prompt = builder.novelty(ctx.profile, ctx.group, prefix, trigger)
+        for long, prefix, target in discoveries(ctx, min_context, source):
+            novel = every or target not in set(long)
+            if novel_only and not novel:
+                continue
+            prompt = builder.novelty(ctx.profile, ctx.group, prefix, trigger_in_sft and novel, long)
             out.append({"prompt": prompt, "completion": completion(target)})
     return out
 
@@ -110,18 +164,20 @@ def reward_pairs(
     sampler: NegativeSampler,
     rng: random.Random,
     min_context: int = 2,
+    source: str = "recent",
 ) -> list[dict]:
-    """(P_ft-rel, c_pos, c_neg) of eq. 11-12, one per step; c_neg never a clicked category."""
+    """(P_ft-rel, c_pos, c_neg) of eq. 11-12, one per step of `discoveries` from `source`;
+    c_neg never a clicked category."""
     out = []
     for ctx in contexts:
         history = ctx.history
-        for prefix, pos in steps(ctx.short_seq, (), min_context):
+        for long, prefix, pos in discoveries(ctx, min_context, source):
             neg = sampler.sample(ctx, history | {pos}, rng)
             if neg is None:
                 continue
             out.append(
                 {
-                    "prompt": builder.relevance(ctx.profile, ctx.group, prefix),
+                    "prompt": builder.relevance(ctx.profile, ctx.group, prefix, long),
                     "chosen": completion(pos),
                     "rejected": completion(neg[0]),
                     "exposed": neg[1],
@@ -281,6 +337,7 @@ def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> 
         short_seq=list(h.short_categories),
         negatives=[c for c in negatives if c not in clicked],
         long_categories=long_cats,
+        clicked_categories=_clicked(ratings, cats, click_threshold),
     )
 
 
@@ -296,7 +353,15 @@ def _stream_context(
         short_seq=list(h.short_categories),
         negatives=window_negatives(ratings, cats, click_threshold, windows),
         long_categories=[cats.get(i, "unknown") for i in h.long_items[-long_cap:]],
+        clicked_categories=_clicked(ratings, cats, click_threshold),
     )
+
+
+def _clicked(ratings, cats, click_threshold: float) -> list[str]:
+    """Every category of the user's clicks (what the stream state's per-category click
+    counters hold, `coea.state.UserState.category_clicks`), in order of first click."""
+    clicked = (cats.get(r.item_id, "unknown") for r in ratings if r.rating >= click_threshold)
+    return list(dict.fromkeys(clicked))
 
 
 def _groups(histories, dsie) -> dict[str, tuple[int, str]]:

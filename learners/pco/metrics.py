@@ -46,7 +46,13 @@ def next_category_rows(
     if not items:
         return [], []
     prompts = [
-        b.novelty(c.profile, c.group, p, cfg.trigger_in_sft and t not in set(c.long_categories))
+        b.novelty(
+            c.profile,
+            c.group,
+            p,
+            cfg.trigger_in_sft and t not in set(c.long_categories),
+            c.long_categories,
+        )
         for c, p, t in items
     ]
     log_probs = models.category_scorer().log_probs(prompts)

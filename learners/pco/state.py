@@ -101,7 +101,12 @@ def _train_novelty(contexts, tok, config: PCOConfig):
     """SFT (eq. 9). Returns (model, base to save or None, metrics)."""
     builder = config.builder()
     examples = sft_examples(
-        contexts, builder, config.novel_only_sft, config.trigger_in_sft, config.min_context
+        contexts,
+        builder,
+        config.novel_only_sft,
+        config.trigger_in_sft,
+        config.min_context,
+        config.step_source,
     )
     full = config.novelty.builtin and config.sft.full_finetune_builtin
     lm = build_model(config.novelty, tok, "causal", seed=config.seed)
@@ -118,6 +123,7 @@ def _train_relevance(contexts, cats, tok, config: PCOConfig):
         NegativeSampler.from_contexts(contexts, cats),
         random.Random(config.seed),
         config.min_context,
+        config.step_source,
     )
     full = config.relevance.builtin and config.reward.full_finetune_builtin
     rm = build_model(config.relevance, tok, "reward", seed=config.seed)

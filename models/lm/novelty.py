@@ -134,6 +134,20 @@ class Candidate:
     log_prob: float
 
 
+def debiased(log_probs: torch.Tensor, beta: float) -> torch.Tensor:
+    """Popularity-debiased ranking scores: log pi(c|x) - beta * log pi_bar(c).
+
+    pi_bar(c) = the mean of pi(c|x) over the rows (the contexts scored together), the model's
+    own marginal of each category. beta = 0 leaves the log-probabilities as they are; beta =
+    1 is pointwise mutual information (how much more likely c is for this context than for
+    an average one). With one row the ranking is unchanged for any beta < 1.
+    """
+    if beta == 0.0 or log_probs.shape[0] == 0:
+        return log_probs
+    marginal = torch.logsumexp(log_probs, dim=0) - math.log(log_probs.shape[0])
+    return log_probs - beta * marginal
+
+
 def top_candidates(
     log_probs: torch.Tensor, categories: Sequence[str], exclude: Sequence[Sequence[str]], m: int
 ) -> list[list[Candidate]]:

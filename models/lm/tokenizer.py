@@ -23,7 +23,8 @@ from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 PROFILE, SHORT, CANDIDATE, NOVEL = "<profile>", "<short>", "<cand>", "<novel>"
-SPECIAL_TOKENS = (PAD, UNK, BOS, EOS, PROFILE, SHORT, CANDIDATE, NOVEL)
+LONG = "<long>"  # precedes the user's long-term categories in a prompt
+SPECIAL_TOKENS = (PAD, UNK, BOS, EOS, PROFILE, SHORT, CANDIDATE, NOVEL, LONG)
 COLD_GROUP = "<g-cold>"
 
 _WORD = re.compile(r"\w+|[^\w\s]+")

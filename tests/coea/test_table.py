@@ -130,3 +130,28 @@ def test_serving_rules_and_stored_lookup():
         assert [c.category for c in cats] == ["E"] and rule == "default"
         assert serve(3, ["E"]) == ([], "none")
     assert stored_lookup(store.get, None)(1, ["A", "B"]) is None
+
+
+def test_history_exclusion_follows_the_version_marker():
+    row = TableRow(1, ("A", "B"), (("C", 0.9), ("D", 0.8), ("E", 0.7)))
+    group_row = TableRow(1, (), (("D", 1.0), ("F", 0.5)))
+    for flag, expected in ((True, ["E"]), (False, ["C", "D", "E"])):
+        view = TableView()
+        _feed(view, version_records([row, group_row], 1, 1, "m", 0, exclude_history=flag))
+        assert view.exclude_history is flag
+        cats, rule = view.serve(1, ["A", "B"], clicked=["C", "D", "A"])
+        assert ([c.category for c in cats], rule) == (expected, "key")
+    # every key-row category clicked: the group's row, still without clicked categories
+    view = TableView()
+    _feed(view, version_records([row, group_row], 1, 1, "m", 0, exclude_history=True))
+    cats, rule = view.serve(1, ["A", "B"], clicked=["C", "D", "E"])
+    assert ([c.category for c in cats], rule) == (["F"], "group")
+
+
+def test_key_short_set_is_the_stream_states_short_set():
+    from coea.state import UserState
+    from coea.table import key_short_set
+
+    state = UserState("u", short=[("i1", "A"), ("i2", "B"), ("i3", "A"), ("i4", "New")])
+    assert key_short_set(state.short_categories()) == ("B", "A", "New")
+    assert list(key_short_set(state.short_categories())) == state.short_set()

@@ -71,6 +71,7 @@ def test_results_json_structure(quick_run) -> None:
     assert "Hit@10" in data["methods"]["sasrec"]["metrics"]  # item rankers report items too
     assert "Hit@10" not in data["methods"]["hucb"]["metrics"]
     assert "ACC@5" not in data["methods"]["sasrec"]["metrics"]  # no ground truth in a real log
+    assert "oracle" not in data and "world" not in data["dataset"]
 
 
 @pytest.mark.slow
@@ -111,6 +112,7 @@ def test_synthetic_reports_acceptance_against_the_latent_accept_sets(tmp_path: P
     proc = subprocess.run(
         [
             COEA, "evaluate", "--quick", "--dataset", "synthetic",
+            "--synthetic-world", "popular",  # hidden categories a global ranking can hit
             "--methods", "most-popular,user-popular,sasrec,hucb", "--max-users", "80",
             "--out", str(tmp_path),
         ],
@@ -132,5 +134,12 @@ def test_synthetic_reports_acceptance_against_the_latent_accept_sets(tmp_path: P
     # UserPop repeats the user's own categories: nothing novel in its top 5
     assert data["methods"]["user-popular"]["metrics"]["ACC@5"]["mean"] == 0.0
     assert data["methods"]["most-popular"]["metrics"]["HID@5"]["mean"] > 0.0
+    assert data["dataset"]["world"] == "popular"
+    oracle = data["oracle"]
+    for k in (1, 5, 10):  # no list beats the oracle; the path's slots bound less
+        assert oracle[f"HID@{k} path slots"] <= oracle[f"HID@{k}"] <= 1.0
+        for entry in data["methods"].values():
+            assert entry["metrics"][f"HID@{k}"]["mean"] <= oracle[f"HID@{k}"] + 1e-12
     assert "## Serendipity ground truth" in (tmp_path / "table.md").read_text()
+    assert "Oracle bound" in (tmp_path / "table.md").read_text()
     assert "latent accept-sets" in proc.stdout

@@ -27,6 +27,8 @@ ALL = [
     "gru4rec",
     "sasrec",
     "bert4rec",
+    "unseen-popular",
+    "neighbour-unseen",
     "hucb",
     "explore",
 ]

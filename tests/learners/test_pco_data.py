@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from coea.data.movielens import ItemInfo, Rating, RatingLog
 from learners.pco.data import (
     NegativeSampler,
     UserContext,
     contexts_from_log,
+    discoveries,
     eval_target,
     reward_pairs,
     sample_contexts,
@@ -161,3 +164,38 @@ def test_batch_contexts_match_the_learner_over_the_same_windows(ml100k):
         assert ctx.negatives == rec.negatives, ctx.user_id
         assert ctx.short_seq == rec.short_categories, ctx.user_id
         assert ctx.long_categories == rec.long_categories, ctx.user_id
+
+
+def test_discoveries_along_the_whole_history_are_first_clicks_on_a_category():
+    ctx = UserContext("u", 1, "", ["B", "D", "A", "E"], [], ["A", "B", "A", "C"])
+    got = discoveries(ctx, min_context=2, source="history")
+    assert [(p, t) for _, p, t in got] == [
+        (["B", "A"], "C"),
+        (["A", "C", "B"], "D"),
+        (["C", "B", "D", "A"], "E"),
+    ]
+    assert got[1][0] == ["A", "B", "A", "C", "B"]  # what was clicked before the step
+    short = discoveries(ctx, min_context=2, source="recent")  # steps of C_short only
+    assert [(p, t) for _, p, t in short] == [(["B", "D"], "A"), (["B", "D", "A"], "E")]
+    assert all(long == ["A", "B", "A", "C"] for long, _, _ in short)
+
+
+def test_history_sft_examples_are_all_novel_and_carry_their_own_past():
+    ctx = UserContext("u", 1, "", ["B", "D", "A", "E"], [], ["A", "B", "A", "C"])
+    b = PromptBuilder(n_long=2)
+    hist = sft_examples([ctx], b, novel_only=True, source="history")
+    assert [e["completion"] for e in hist] == [" C", " D", " E"]
+    assert hist[1]["prompt"].split()[-7:] == ["<long>", "B", "A", "<short>", "C", "B", "<novel>"]
+    short = sft_examples([ctx], b, novel_only=True, source="recent")
+    assert [e["completion"] for e in short] == [" E"]  # A was clicked long ago: not novel
+
+
+def test_history_switches_add_every_change_of_category_and_all_carry_the_trigger():
+    ctx = UserContext("u", 1, "", ["B", "D", "A", "E"], [], ["A", "B", "A", "C"])
+    got = discoveries(ctx, min_context=2, source="history-switches")
+    assert [t for _, _, t in got] == ["A", "C", "B", "D", "A", "E"]
+    assert got[0][1] == ["A", "B"] and got[4][1] == ["A", "C", "B", "D"]
+    examples = sft_examples([ctx], PromptBuilder(), novel_only=True, source="history-switches")
+    assert len(examples) == 6 and all(e["prompt"].endswith("<novel>") for e in examples)
+    with pytest.raises(ValueError):
+        discoveries(ctx, source="everything")

@@ -133,3 +133,20 @@ def test_hub_id_gives_clear_error_and_local_folder_loads(tmp_path, tok):
     assert encode_checked(ckpt_tok, "Drama Sci Fi") == encode_checked(tok, "Drama Sci Fi")
     loaded = build_model(LMConfig(checkpoint=str(tmp_path)), ckpt_tok, "causal")
     assert loaded.config.model_type == "llama"
+
+
+def test_debiased_ranking_is_pointwise_mutual_information_at_beta_one():
+    from models.lm.novelty import debiased
+
+    # category 0 is likely for every context (popular), category 1 only for context 0
+    probs = torch.tensor([[0.6, 0.3, 0.1], [0.8, 0.01, 0.19]])
+    lp = probs.log()
+    assert torch.equal(debiased(lp, 0.0), lp)
+    pmi = debiased(lp, 1.0)
+    marginal = probs.mean(0).log()
+    assert torch.allclose(pmi, lp - marginal)
+    assert int(lp[0].argmax()) == 0 and int(pmi[0].argmax()) == 1  # the specific one wins
+    half = debiased(lp, 0.5)
+    assert torch.allclose(half, lp - 0.5 * marginal)
+    one_row = debiased(lp[:1], 0.5)  # one context: the ranking cannot change
+    assert torch.equal(one_row.argsort(), lp[:1].argsort())

@@ -47,3 +47,26 @@ def test_prompts_encode_to_tokens():
     p = PromptBuilder().novelty("Group 1 likes Drama", 1, cats, True) + completion("Drama")
     ids = encode_checked(tok, p)
     assert tok.unk_token_id not in ids and len(ids) >= 8
+
+
+def test_long_summary_most_clicked_first_ties_by_recency():
+    from models.lm.prompts import long_summary
+
+    assert long_summary(["A", "B", "B", "C", "A", "D"], 3) == ["A", "B", "D"]
+    assert long_summary(["A", "B"], 0) == []
+
+
+def test_own_long_term_categories_in_both_styles():
+    long = ["War", "Drama", "War"]
+    p = PromptBuilder(n_long=2).novelty("x", 4, ["A", "B"], True, long)
+    assert p.split()[-8:] == ["<g4>", "<long>", "War", "Drama", "<short>", "A", "B", NOVEL]
+    assert "<long>" not in PromptBuilder().novelty("x", 4, ["A", "B"], True, long)
+    # w/o long-term drops the user's own history with the group's profile
+    assert "<long>" not in PromptBuilder(n_long=2, use_profile=False).novelty(
+        "x", 4, ["A", "B"], True, long
+    )
+    r = PromptBuilder(n_long=2).relevance_text("x", 4, ["A"], "C", long)
+    assert "<long> War Drama <short> A <cand> C" in r
+    t = PromptBuilder(style="text", n_long=1).relevance_text("x", 4, ["A"], "C", long)
+    assert "#History: War\n#Category1: A" in t
+    assert "#History" not in PromptBuilder(style="text").novelty("x", 4, ["A"], True, long)
