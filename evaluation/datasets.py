@@ -17,7 +17,7 @@ DATASETS = ("ml-100k", "ml-1m", "jsonl", "synthetic")
 
 
 class DatasetUnavailable(RuntimeError):
-    """The dataset's reader is not in this checkout (yet)."""
+    """The dataset's reader cannot be imported."""
 
 
 def _module(name: str, what: str):
@@ -27,8 +27,7 @@ def _module(name: str, what: str):
         found = False
     if not found:
         raise DatasetUnavailable(
-            f"--dataset {what} is not available yet: {name} is not in this "
-            "checkout (it is being written as part of the data issue)"
+            f"--dataset {what} needs the module {name}, which cannot be imported"
         )
     return importlib.import_module(name)
 

@@ -1,6 +1,6 @@
 """Batch (offline) construction of DSIE inputs from a MovieLens `RatingLog`.
 
-The rule (lead's decision, documented in docs/dsie.md):
+The rule (documented in docs/dsie.md):
 
 - a rating >= ``click_threshold`` is a click; a lower rating is an exposure (shown, not clicked);
 - a user's clicks in time order: the last ``short_k`` are I_short, the earlier ones I_long;

@@ -48,7 +48,7 @@ def pco_unavailable_reason() -> str | None:
     for module in ("learners.pco.cycle", "learners.pco.state", "learners.pco.data", "models.dsie"):
         try:
             if importlib.util.find_spec(module) is None:
-                return f"{module} is not in this checkout yet (Google-v1 and CoEA need it)"
+                return f"{module} cannot be found (Google-v1 and CoEA need it)"
         except ModuleNotFoundError as exc:
             return f"{module} cannot be imported: {exc}"
     return None
@@ -145,6 +145,9 @@ class PCOMethod(ExplorationMethod):
             cfg = replace(cfg, dpo=replace(cfg.dpo, alpha=float(self.overrides["alpha"])))
         over = self.overrides
         given = {k: t(over[k]) for k, t in CONFIG_OVERRIDES.items() if k in over}
+        for name in ("sft", "reward"):  # experiments: "sft_epochs", "reward_epochs"
+            if f"{name}_epochs" in over:
+                given[name] = replace(getattr(cfg, name), epochs=float(over[f"{name}_epochs"]))
         return replace(cfg, **given) if given else cfg
 
     def _dsie(self, log, seed: int):
@@ -201,6 +204,8 @@ class PCOMethod(ExplorationMethod):
             cfg.use_short_term,
             cfg.n_long_categories,
             cfg.step_source,
+            cfg.sft.epochs,
+            cfg.reward.epochs,
         )
 
         def make() -> tempfile.TemporaryDirectory:

@@ -27,7 +27,7 @@ ABLATIONS = (
 
 
 def _reward_update() -> RewardSettings:
-    return RewardSettings(epochs=1.0, builtin_learning_rate=1e-3)
+    return RewardSettings(epochs=1.0, builtin_learning_rate=1e-3, validation_fraction=0.0)
 
 
 class DeviceUnavailable(RuntimeError):
@@ -199,7 +199,9 @@ class PCOConfig:
         base = cls(
             sft=SFTSettings(epochs=3.0, batch_size=16),
             reward=RewardSettings(epochs=3.0, batch_size=16),
-            reward_update=RewardSettings(epochs=1.0, batch_size=16, builtin_learning_rate=1e-3),
+            reward_update=RewardSettings(
+                epochs=1.0, batch_size=16, builtin_learning_rate=1e-3, validation_fraction=0.0
+            ),
             dpo=DPOSettings(epochs=1.0, batch_size=8),
             min_samples=16,
             m_candidates=5,

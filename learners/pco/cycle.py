@@ -160,9 +160,7 @@ def _optimise(
             models.novelty, tok, pairs, cfg.dpo, cfg.novelty, cfg.progress
         )
         out["kl_to_ref"] = kl_to_reference(models.novelty, tok, pairs)
-    real = reward_pairs(
-        sample, cfg.builder(), sampler, rng, cfg.min_context, cfg.step_source
-    )
+    real = reward_pairs(sample, cfg.builder(), sampler, rng, cfg.min_context, cfg.step_source)
     out["reward_pairs"] = len(real)
     if real:
         models.relevance, out["reward"] = train_reward(

@@ -103,7 +103,7 @@ def fit_or_load_dsie(
     progress: bool,
     tiny: bool = False,
 ):
-    """DSIE (issue #4) fitted on the whole log's long-term sequences, or loaded."""
+    """DSIE fitted on the whole log's long-term sequences, or loaded."""
     from coea.data.sequences import ml_user_sequences
     from models.dsie import DSIE, DSIEConfig, UserSequence
 

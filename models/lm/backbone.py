@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,49 @@ def trainer_kwargs(settings: TrainSettings, builtin: bool, out_dir: str, progres
         "logging_steps": 1,
         "disable_tqdm": not progress,
         "dataloader_num_workers": 0,
+    }
+
+
+def holdout(examples: Sequence[dict], fraction: float, seed: int) -> tuple[list, list]:
+    """(train, held-out) examples: a seeded random `fraction` held out (none when 0)."""
+    rows = [dict(e) for e in examples]
+    n_eval = int(len(rows) * fraction) if fraction > 0 else 0
+    if n_eval == 0 or n_eval >= len(rows):
+        return rows, []
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:n_eval])
+    return [r for i, r in enumerate(rows) if i not in held], [rows[i] for i in sorted(held)]
+
+
+def early_stopping(settings: TrainSettings, held_out: Sequence[dict]) -> tuple[dict, list]:
+    """Trainer arguments and callbacks that stop on the held-out loss (nothing without it)."""
+    if not held_out:
+        return {}, []
+    from transformers import EarlyStoppingCallback
+
+    args = {
+        "eval_strategy": "epoch",
+        "save_strategy": "epoch",
+        "save_total_limit": 2,
+        "load_best_model_at_end": True,
+        "metric_for_best_model": "eval_loss",
+        "greater_is_better": False,
+        "per_device_eval_batch_size": settings.batch_size,
+    }
+    return args, [EarlyStoppingCallback(early_stopping_patience=settings.patience)]
+
+
+def stopping_metrics(trainer, held_out: Sequence[dict]) -> dict:
+    """Where early stopping ended: epochs run, best held-out loss (empty without it)."""
+    if not held_out:
+        return {}
+    evals = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
+    return {
+        "held_out": len(held_out),
+        "epochs_run": float(trainer.state.epoch or 0.0),
+        "eval_losses": evals,
+        "best_eval_loss": min(evals) if evals else float("nan"),
     }
 
 

@@ -63,6 +63,15 @@ class TrainSettings:
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
     warmup_ratio: float = field(default=0.0, metadata={"help": "Linear warm-up share."})
     seed: int = field(default=0, metadata={"help": "Trainer seed (data order, LoRA init)."})
+    validation_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of the examples held out; when > 0, training stops once their loss "
+            "has not fallen for `patience` epochs and keeps the best epoch (`epochs` is then "
+            "the most it may take)."
+        },
+    )
+    patience: int = field(default=1, metadata={"help": "Epochs without improvement to stop."})
     use_cpu: bool = field(
         default=True,
         metadata={"help": "Train on CPU even if a GPU is visible (trl defaults are GPU-minded)."},
@@ -80,8 +89,13 @@ class TrainSettings:
 class SFTSettings(TrainSettings):
     """Novelty LLM supervised fine-tuning (eq. 9; paper A.2: LoRA r=8, lr 1e-4, batch 2x2)."""
 
-    epochs: float = field(default=4.0, metadata={"help": "Passes over the SFT examples."})
+    epochs: float = field(
+        default=16.0, metadata={"help": "Most passes over the SFT examples (early stopping)."}
+    )
     batch_size: int = field(default=32, metadata={"help": "Per-device batch size."})
+    validation_fraction: float = field(
+        default=0.1, metadata={"help": "Held-out share of the examples that stops training."}
+    )
     full_finetune_builtin: bool = field(
         default=True,
         metadata={
@@ -95,8 +109,13 @@ class SFTSettings(TrainSettings):
 class RewardSettings(TrainSettings):
     """Relevance LLM Bradley-Terry training (eq. 12; paper A.3: same setup as the Novelty LLM)."""
 
-    epochs: float = field(default=3.0, metadata={"help": "Passes over the (pos, neg) pairs."})
+    epochs: float = field(
+        default=12.0, metadata={"help": "Most passes over the (pos, neg) pairs (early stopping)."}
+    )
     batch_size: int = field(default=32, metadata={"help": "Per-device batch size."})
+    validation_fraction: float = field(
+        default=0.1, metadata={"help": "Held-out share of the pairs that stops training."}
+    )
     builtin_learning_rate: float = field(
         default=2e-3, metadata={"help": "Learning rate for the built-in from-scratch model."}
     )

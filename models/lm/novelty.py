@@ -18,7 +18,16 @@ import torch
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from models.lm.backbone import lora_config, loss_curve, quiet, train_metrics, trainer_kwargs
+from models.lm.backbone import (
+    early_stopping,
+    holdout,
+    lora_config,
+    loss_curve,
+    quiet,
+    stopping_metrics,
+    train_metrics,
+    trainer_kwargs,
+)
 from models.lm.config import LMConfig, SFTSettings
 from models.lm.prompts import completion
 from models.lm.tokenizer import encode_checked, single_token_ids
@@ -187,9 +196,11 @@ def train_sft(
     if not examples:
         raise ValueError("no SFT examples: the contexts hold no usable next-category step")
     full = lm.builtin and settings.full_finetune_builtin
+    train, held = holdout(examples, settings.validation_fraction, settings.seed)
+    stop_args, callbacks = early_stopping(settings, held)
     with tempfile.TemporaryDirectory() as tmp:
         args = SFTConfig(
-            **trainer_kwargs(settings, lm.builtin, tmp, progress),
+            **(trainer_kwargs(settings, lm.builtin, tmp, progress) | stop_args),
             completion_only_loss=True,
             packing=False,
             dataset_num_proc=None,
@@ -197,11 +208,14 @@ def train_sft(
         trainer = SFTTrainer(
             model=model,
             args=args,
-            train_dataset=Dataset.from_list([dict(e) for e in examples]),
+            train_dataset=Dataset.from_list(train),
+            eval_dataset=Dataset.from_list(held) if held else None,
             processing_class=tokenizer,
             peft_config=None if full else lora_config(lm, "causal"),
+            callbacks=callbacks,
         )
         quiet(trainer)
         result = trainer.train()
     losses = loss_curve(trainer.state.log_history)
-    return trainer.model, train_metrics(losses, result, len(examples), settings.epochs)
+    metrics = train_metrics(losses, result, len(train), settings.epochs)
+    return trainer.model, metrics | stopping_metrics(trainer, held)

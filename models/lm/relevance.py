@@ -17,7 +17,16 @@ import torch
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from models.lm.backbone import lora_config, loss_curve, quiet, train_metrics, trainer_kwargs
+from models.lm.backbone import (
+    early_stopping,
+    holdout,
+    lora_config,
+    loss_curve,
+    quiet,
+    stopping_metrics,
+    train_metrics,
+    trainer_kwargs,
+)
 from models.lm.config import LMConfig, RewardSettings
 from models.lm.tokenizer import encode_checked
 
@@ -93,20 +102,25 @@ def train_reward(
     if not pairs:
         raise ValueError("no reward pairs: no context has a positive and a negative category")
     kwargs = trainer_kwargs(settings, lm.builtin, "", progress)
+    train, held = holdout(pairs, settings.validation_fraction, settings.seed)
+    stop_args, callbacks = early_stopping(settings, held)
     with tempfile.TemporaryDirectory() as tmp:
         args = RewardConfig(
-            **(kwargs | {"output_dir": tmp}),
+            **(kwargs | {"output_dir": tmp} | stop_args),
             center_rewards_coefficient=settings.center_rewards_coefficient,
             dataset_num_proc=None,
         )
         trainer = RewardTrainer(
             model=model,
             args=args,
-            train_dataset=Dataset.from_list([dict(p) for p in pairs]),
+            train_dataset=Dataset.from_list(train),
+            eval_dataset=Dataset.from_list(held) if held else None,
             processing_class=tokenizer,
             peft_config=lora_config(lm, "reward") if lora else None,
+            callbacks=callbacks,
         )
         quiet(trainer)
         result = trainer.train()
     losses = loss_curve(trainer.state.log_history)
-    return trainer.model, train_metrics(losses, result, len(pairs), settings.epochs)
+    metrics = train_metrics(losses, result, len(train), settings.epochs)
+    return trainer.model, metrics | stopping_metrics(trainer, held)
