@@ -168,6 +168,7 @@ class UserState:
             "short_items": [i for i, _ in self.short],
             "short_categories": self.short_categories(),
             "short_set": self.short_set(),
+            "clicked_categories": list(self.category_clicks),
             "negatives": list(self.negatives),
             "features": dict(self.features),
             "orders": self.orders,

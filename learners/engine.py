@@ -209,11 +209,43 @@ def novel_table(
             for per in list(table.values()):
                 for c, v in per.items():
                     table[default_group][c] += v
-    rows += group_defaults(aligned, scored, group_default_size)
+    fallbacks = group_defaults(aligned, scored, group_default_size)
+    diagnostics = row_diagnostics(rows, fallbacks, contexts)
+    rows += fallbacks
     return rows, {
         "keys": len(chosen),
         "rows": len(rows),
         "aligned_share": sum(len(r) for r in kept) / n_cands if n_cands else 0.0,
+        **diagnostics,
+    }
+
+
+def row_diagnostics(
+    rows: Sequence[TableRow],
+    fallbacks: Sequence[TableRow],
+    contexts: Sequence[UserContext],
+    k: int = 5,
+) -> dict:
+    """How personal the key rows are: distinct categories and entropy of their first k, the
+    mean popularity rank of those (1 = the category most users among `contexts` clicked), and the
+    share of key rows whose first k equal their group's fallback row's."""
+    import math
+    from collections import Counter
+
+    clicks = Counter(c for ctx in contexts for c in ctx.history)
+    rank = {c: i + 1 for i, (c, _) in enumerate(clicks.most_common())}
+    firsts = [[c for c, _ in r.categories[:k]] for r in rows]
+    shown = Counter(c for f in firsts for c in f)
+    total = sum(shown.values())
+    entropy = -sum(n / total * math.log(n / total) for n in shown.values()) if total else 0.0
+    tops = {r.group: {c for c, _ in r.categories[:k]} for r in fallbacks}
+    same = sum(set(f) == tops.get(r.group) for f, r in zip(firsts, rows, strict=True))
+    ranks = [rank.get(c, len(rank) + 1) for f in firsts for c in f]
+    return {
+        f"distinct_top{k}": len(shown),
+        f"entropy_top{k}": round(entropy, 4),
+        f"popularity_rank_top{k}": round(sum(ranks) / len(ranks), 2) if ranks else None,
+        "fallback_equal_share": round(same / len(rows), 4) if rows else None,
     }
 
 

@@ -65,9 +65,11 @@ def demo(
         COEA_LEARNER_CYCLE_WINDOWS=str(max(1, days // cycles)),
         COEA_LEARNER_IDLE_SECONDS="10",
         COEA_SEED=str(seed),
-        # Synthetic users have a few sessions a week: with the paper's tau = 5 few of them
-        # reach a long-term sequence within a short demo, so the demo filters at 3.
+        # Synthetic users have a few sessions a week and seldom click one item again: with
+        # the paper's tau = 5 clicks on an item few of them reach a long-term sequence within
+        # a short demo, so the demo keeps items of categories the user clicked 3 times.
         COEA_TAU="3",
+        COEA_FILTER_UNIT="category",
     )
     click.echo(f"demo: run folder {out}")
     system = LiveSystem(

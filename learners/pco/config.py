@@ -195,15 +195,14 @@ class PCOConfig:
 
     @classmethod
     def tiny(cls, **overrides) -> PCOConfig:
-        """Small, fast settings for tests: few epochs, small batches."""
+        """Small, fast settings for tests and the demo: small batches, at most 8 epochs."""
         base = cls(
-            sft=SFTSettings(epochs=3.0, batch_size=16),
-            reward=RewardSettings(epochs=3.0, batch_size=16),
+            sft=SFTSettings(epochs=8.0, batch_size=16),
+            reward=RewardSettings(epochs=8.0, batch_size=16),
             reward_update=RewardSettings(
                 epochs=1.0, batch_size=16, builtin_learning_rate=1e-3, validation_fraction=0.0
             ),
             dpo=DPOSettings(epochs=1.0, batch_size=8),
             min_samples=16,
-            m_candidates=5,
         )
         return dataclasses.replace(base, **overrides)

@@ -52,8 +52,8 @@ def key_of(group: int, short_set: list[str]) -> str:
     return f"g{group}:{digest}"
 
 
-def expected(table: dict, group: int, short_set: list[str]) -> list[str]:
-    recent = set(short_set)
+def expected(table: dict, group: int, short_set: list[str], clicked: list[str]) -> list[str]:
+    recent = set(short_set) | (set(clicked) if table["marker"].get("exclude_history") else set())
     tries = [(group, short_set)] if short_set else []
     tries += [(group, []), (table["marker"]["default_group"], [])]
     for g, s in tries:
@@ -108,17 +108,22 @@ def test_replay_learn_publish_serve(kafka_env, ml100k, tmp_path):
             detail=worker.diagnosis,
         )
         users = random.Random(0).sample([str(u) for u in range(1, 944)], 40)
+        answered = 0
+        assert table["marker"]["exclude_history"] is True  # the learner's default rule
         for uid in users:
             status, ans = _get(worker.port, f"/v1/novel-categories/{uid}")
             assert status == 200, ans
             state = worker.state(uid)
             assert state is not None
             cats = [c["category"] for c in ans["categories"]]
-            assert cats, f"user {uid}: no categories ({ans})"
+            answered += bool(cats)
             assert set(cats) <= catalogue
-            assert not set(cats) & set(state["short_set"]), (uid, cats, state["short_set"])
+            clicked = state["clicked_categories"]
+            assert not set(cats) & (set(state["short_set"]) | set(clicked)), (uid, cats)
             assert ans["short_set"] == state["short_set"]
-            assert cats == expected(table, ans["group"], ans["short_set"]), uid
+            assert cats == expected(table, ans["group"], ans["short_set"], clicked), uid
+        # 19 genres: a heavy user may have clicked every one the table holds for them
+        assert answered >= 30, f"only {answered} of 40 users got a novel category"
         assert worker.crashes() == []
     finally:
         worker.stop()
