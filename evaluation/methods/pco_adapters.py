@@ -132,6 +132,7 @@ class PCOMethod(ExplorationMethod):
         if self.serving not in ("table", "user"):
             raise ValueError(f"serving must be 'table' or 'user', not {self.serving!r}")
         self.served_by_rule: dict[str, int] = {}
+        self.table_metrics: dict = {}  # the served table's diagnostics (learners.engine)
         self.curve: dict[str, list[float]] = {}
         self.round_hook = None  # callable(method) -> metrics after each round (Figure 4)
 
@@ -267,7 +268,8 @@ class PCOMethod(ExplorationMethod):
         from learners.engine import novel_table
 
         default = self.dsie.default_group
-        rows, _ = novel_table(self.models, list(self.final_contexts.values()), default)
+        rows, metrics = novel_table(self.models, list(self.final_contexts.values()), default)
+        self.table_metrics = metrics
         view = TableView()
         exclude = self.models.config.exclude_history
         records = version_records(
@@ -308,6 +310,8 @@ class PCOMethod(ExplorationMethod):
         out: dict = {"rounds": self.curve} if self.curve else {}
         if self.served_by_rule:
             out["served_by_rule"] = dict(self.served_by_rule)
+        if self.table_metrics:
+            out["table"] = dict(self.table_metrics)
         return out
 
 

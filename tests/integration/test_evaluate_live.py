@@ -19,7 +19,7 @@ from stream_app.testing import COEA
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-USERS, SEEDS = 100, 3
+USERS, SEEDS = 100, 5  # 3 seeds left one path metric at 2.05 noise: too few to estimate it
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,11 @@ pytestmark = pytest.mark.slow
 def cycle0(tmp_path_factory):
     contexts, cats, profiles = synthetic_contexts(n_users=48, n_categories=10)
     root = tmp_path_factory.mktemp("pco") / "run"
-    # 8 passes: in 3 the tiny reward model's loss barely leaves ln 2 (chance), so whether it
-    # fell depended on the initialisation
-    config = PCOConfig.tiny(reward=RewardSettings(epochs=8.0, batch_size=16))
+    # 8 full passes (no early stopping): in 3 the tiny reward model's loss barely leaves
+    # ln 2 (chance), so whether it fell depended on the initialisation
+    config = PCOConfig.tiny(
+        reward=RewardSettings(epochs=8.0, batch_size=16, validation_fraction=0.0)
+    )
     models, metrics = bootstrap(contexts, cats, profiles, config, root)
     return contexts, root, metrics
 

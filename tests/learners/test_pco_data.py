@@ -164,6 +164,7 @@ def test_batch_contexts_match_the_learner_over_the_same_windows(ml100k):
         assert ctx.negatives == rec.negatives, ctx.user_id
         assert ctx.short_seq == rec.short_categories, ctx.user_id
         assert ctx.long_categories == rec.long_categories, ctx.user_id
+        assert set(ctx.clicked_categories) == set(rec.clicked_categories), ctx.user_id
 
 
 def test_discoveries_along_the_whole_history_are_first_clicks_on_a_category():
