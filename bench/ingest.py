@@ -42,12 +42,19 @@ def broker_ceiling(settings: Settings, records: list[tuple[bytes, bytes]]) -> di
     from kafka import KafkaAdminClient, KafkaProducer
     from kafka.admin import NewTopic
 
+    from coea.security import kafka_python_options
+
     topic = f"{settings.topic_prefix}.bench-raw"
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    security = kafka_python_options(settings)
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **security)
     admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
     admin.close()
     producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=256 * 1024, acks=1
+        bootstrap_servers=settings.bootstrap_servers,
+        linger_ms=20,
+        batch_size=256 * 1024,
+        acks=1,
+        **security,
     )
     start = time.perf_counter()
     for key, value in records:
@@ -65,11 +72,14 @@ def broker_ceiling(settings: Settings, records: list[tuple[bytes, bytes]]) -> di
 async def _consume_all(settings: Settings, topic: str, n: int) -> float:
     from aiokafka import AIOKafkaConsumer
 
+    from coea.security import aiokafka_options
+
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.bootstrap_servers,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        **aiokafka_options(settings),
     )
     await consumer.start()
     try:
@@ -106,37 +116,19 @@ def storage_ceiling(records: list[tuple[bytes, bytes]], folder: Path) -> dict:
     return {"put_per_s": len(records) / single_s, "batch_put_per_s": len(records) / batch_s}
 
 
-class _DictTables:
-    """`StateReader` over dicts, for the logic-only rate."""
-
-    def __init__(self) -> None:
-        self.users: dict[str, bytes] = {}
-        self.clocks: dict[int, bytes] = {}
-
-    def user(self, user_id, ctx):
-        return self.users.get(user_id)
-
-    def partition(self, partition, ctx):
-        return self.clocks.get(partition)
-
-    def category(self, item_id):
-        return None
-
-
 def logic_rate(records: list[tuple[bytes, bytes]], partitions: int) -> dict:
     """The events agent's own work (decode, state, windows, JSON) without Faust or Kafka."""
     from coea.state import StateParams
-    from stream_app.processor import IngestProcessor, RawRecord
+    from stream_app.processor import IngestProcessor, MemoryTables, RawRecord
     from stream_app.windows import WindowClock
 
     raw = [RawRecord(hash(k) % partitions, n, k, v) for n, (k, v) in enumerate(records)]
     proc = IngestProcessor(StateParams(filter_unit="category", window_cap=1000), WindowClock(), "t")
-    tables = _DictTables()
+    tables = MemoryTables()
     start = time.perf_counter()
     for i in range(0, len(raw), 1000):
         result = proc.process(raw[i : i + 1000], tables)
-        tables.users.update({u: s.to_json() for u, (s, _) in result.users.items()})
-        tables.clocks.update({p: pw.to_json() for p, (pw, _) in result.partitions.items()})
+        tables.write(result)
     return {"events_per_s": len(raw) / (time.perf_counter() - start)}
 
 

@@ -63,7 +63,11 @@ def _setup(tmp: Path, n_events: int):
     groups = {u: rng.randrange(20) for u in users}
     from kafka import KafkaProducer
 
-    p = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    from coea.security import kafka_python_options
+
+    p = KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", **kafka_python_options(settings)
+    )
     for u, g in groups.items():
         rec = UserGroup(user_id=u, csid=[g, 0, 0, 0], group=g, model_version="bench", ts=0)
         p.send(USER_GROUPS.name(settings), rec.to_bytes(), key=u.encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.topics import ALL_TOPICS, TopicSpec
 
@@ -14,18 +15,27 @@ class TopicResult:
     created: bool
     partitions: int
     cleanup_policy: str
+    authorized: bool = True  # False: this (secured) client may not see or create it
 
 
 def create_topics(
     settings: Settings | None = None, topics: tuple[TopicSpec, ...] = ALL_TOPICS
 ) -> list[TopicResult]:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet; existing ones are left as they are.
+
+    On a secured broker a client sees only the topics its ACLs cover; a topic it may neither
+    see nor create is reported with ``authorized=False`` (the super user creates them).
+    """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
     settings = settings or get_settings()
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="coea-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="coea-admin",
+        **kafka_python_options(settings),
+    )
     try:
         existing = set(admin.list_topics())
         results = []
@@ -41,6 +51,9 @@ def create_topics(
                     created = True
                 except TopicAlreadyExistsError:
                     pass
+                except TopicAuthorizationFailedError:
+                    results.append(TopicResult(name, False, parts, spec.cleanup_policy, False))
+                    continue
             results.append(TopicResult(name, created, parts, spec.cleanup_policy))
         return results
     finally:
@@ -53,7 +66,11 @@ def describe_topic_configs(names: list[str], settings: Settings | None = None) -
     from kafka.admin import ConfigResource, ConfigResourceType
 
     settings = settings or get_settings()
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="coea-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="coea-admin",
+        **kafka_python_options(settings),
+    )
     try:
         out: dict[str, dict] = {n: {} for n in names}
         for meta in admin.describe_topics(names):

@@ -19,10 +19,22 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from coea.acls import ADMIN
+from coea.broker_security import (
+    SecuredHome,
+    ensure_credentials,
+    is_secured,
+    principal_settings,
+    render_config,
+    scram_args,
+    write_private,
+)
+from coea.security import kafka_python_options
 from coea.settings import REPO_ROOT, Settings, get_settings
 
 INFRA = REPO_ROOT / "infra" / "kafka"
 LIBS = INFRA / ".cache" / "libs"
+SECURED_TEMPLATE = INFRA / "server-secured.properties.template"
 
 
 class BrokerError(RuntimeError):
@@ -88,6 +100,23 @@ def _java(settings: Settings, main: str, *args: str, paths: BrokerPaths) -> list
 
 
 def _render_config(settings: Settings, paths: BrokerPaths) -> None:
+    home = SecuredHome(paths.home)
+    formatted = (paths.data / "meta.properties").exists()
+    if is_secured(settings):
+        if formatted and not home.is_secured():
+            raise BrokerError(
+                f"{paths.home} holds a plaintext broker; a secured broker needs its own "
+                "COEA_KAFKA_HOME (and ports)"
+            )
+        ensure_credentials(home, ["localhost", "127.0.0.1", settings.kafka_host])
+        template = SECURED_TEMPLATE.read_text()
+        write_private(paths.config, render_config(template, settings, paths.data, home))
+        return
+    if home.is_secured():
+        raise BrokerError(
+            f"{paths.home} holds a secured broker: set COEA_KAFKA_SECURITY_PROTOCOL=SASL_SSL "
+            "(docs/security.md) or use another COEA_KAFKA_HOME"
+        )
     text = (
         (INFRA / "server.properties.template")
         .read_text()
@@ -112,11 +141,39 @@ def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
         cluster_id,
         "-c",
         str(paths.config),
+        *_scram_users(settings, paths),
         paths=paths,
     )
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BrokerError(f"formatting KRaft storage failed:\n{proc.stdout}{proc.stderr}")
+
+
+def _scram_users(settings: Settings, paths: BrokerPaths) -> list[str]:
+    """The SCRAM users to create at format time (none for the plaintext broker)."""
+    if not is_secured(settings):
+        return []
+    home = SecuredHome(paths.home)
+    return scram_args(ensure_credentials(home, ["localhost", "127.0.0.1", settings.kafka_host]))
+
+
+def ops_settings(settings: Settings) -> Settings:
+    """The settings broker operations use: the super user's for a secured broker (its
+    credentials live in the broker's home), the given ones otherwise."""
+    return principal_settings(settings, ADMIN) if is_secured(settings) else settings
+
+
+def provision(settings: Settings, echo=print) -> None:
+    """Secured broker: create the topics of the configured prefix and grant the ACLs."""
+    if not is_secured(settings):
+        return
+    from coea import acls
+    from coea.admin import create_topics
+
+    admin = ops_settings(settings)
+    create_topics(admin)
+    n = acls.apply(admin)
+    echo(f"secured: topics {settings.topic_prefix}.* and {n} ACLs in place (docs/security.md)")
 
 
 def _pid(paths: BrokerPaths) -> int | None:
@@ -151,12 +208,14 @@ def answers(settings: Settings | None = None, timeout_s: float = 3.0) -> bool:
     from kafka import KafkaAdminClient  # imported late: `coea --help` stays fast
     from kafka.errors import KafkaError
 
+    security = kafka_python_options(settings)  # a configuration error is raised, not hidden
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=settings.bootstrap_servers,
             request_timeout_ms=int(timeout_s * 1000),
             bootstrap_timeout_ms=int(timeout_s * 1000),
             client_id="coea-broker-probe",
+            **security,
         )
     except (KafkaError, OSError, ValueError):
         return False
@@ -196,7 +255,7 @@ def status(settings: Settings | None = None) -> BrokerStatus:
     pid = _pid(paths)
     return BrokerStatus(
         running=pid is not None,
-        answering=answers(settings, timeout_s=2.0),
+        answering=answers(ops_settings(settings), timeout_s=2.0),
         pid=pid,
         address=settings.bootstrap_servers,
         logs=paths.logs / "server.log",
@@ -207,9 +266,16 @@ def up(settings: Settings | None = None, echo=print) -> BrokerStatus:
     """Start the broker unless one answers already, and wait until it answers."""
     settings = settings or get_settings()
     paths = _paths(settings)
-    if answers(settings):
+    if is_secured(settings) and not SecuredHome(paths.home).is_secured():
+        if _listening(settings):  # a fresh secured home: its ports must be free
+            raise BrokerError(
+                f"something already listens at {settings.bootstrap_servers}; a secured broker "
+                "needs its own ports (COEA_KAFKA_PORT, COEA_KAFKA_CONTROLLER_PORT)"
+            )
+    elif answers(ops_settings(settings)):
         st = status(settings)
         echo(f"broker already up: {st.describe()}")
+        provision(settings, echo)
         return st
     fetch_jars()
     for d in (paths.home, paths.data, paths.logs):
@@ -229,9 +295,10 @@ def up(settings: Settings | None = None, echo=print) -> BrokerStatus:
         echo(f"starting Kafka broker (pid {proc.pid}) on {settings.bootstrap_servers}...")
     deadline = time.monotonic() + settings.kafka_start_timeout_s
     while time.monotonic() < deadline:
-        if answers(settings):
+        if answers(ops_settings(settings)):
             st = status(settings)
             echo(f"broker up: {st.describe()}")
+            provision(settings, echo)
             return st
         if _pid(paths) is None:
             tail = _tail(paths.stdout) + _tail(paths.logs / "server.log")
@@ -260,6 +327,14 @@ def down(settings: Settings | None = None, echo=print, timeout_s: float = 30.0) 
         os.kill(pid, signal.SIGKILL)
     paths.pid_file.unlink(missing_ok=True)
     echo(f"broker stopped (pid {pid})")
+
+
+def _listening(settings: Settings) -> bool:
+    try:
+        with socket.create_connection((settings.kafka_host, settings.kafka_port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 def _is_group_leader(pid: int) -> bool:

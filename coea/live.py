@@ -34,8 +34,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get_json(url: str, timeout: float = 5.0):
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (localhost only)
+def get_json(url: str, timeout: float = 5.0, headers: dict[str, str] | None = None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (localhost only)
         return json.loads(resp.read())
 
 
@@ -62,6 +63,21 @@ def stop_process(proc: subprocess.Popen | None, name: str, echo: Callable[[str],
         echo(f"{name} did not stop in 60s; killing it")
         proc.kill()
         proc.wait()
+
+
+def _raise_on_sigterm():
+    """Make SIGTERM raise SystemExit in this process, so `with LiveSystem(...)` stops the worker
+    and learner it started instead of leaving them running; returns the previous handler (None
+    off the main thread, where handlers cannot be set)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 class LiveSystem:
@@ -103,6 +119,7 @@ class LiveSystem:
 
     # ---- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LiveSystem:
+        self._previous_sigterm = _raise_on_sigterm()
         try:
             self.start()
         except BaseException:
@@ -111,7 +128,11 @@ class LiveSystem:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     def start(self) -> None:
         from coea import broker as broker_ctl
@@ -148,7 +169,9 @@ class LiveSystem:
 
     # ---- talking to it ---------------------------------------------------------------------
     def get(self, path: str, timeout: float = 5.0):
-        return get_json(self.base_url + path, timeout)
+        from coea.security import auth_headers
+
+        return get_json(self.base_url + path, timeout, auth_headers(self.settings))
 
     def novel_categories(self, user_id: str) -> dict:
         """The serving endpoint's answer for one user."""

@@ -7,6 +7,7 @@ Schemas. Validation errors name the offending field (pydantic's `loc`), see `des
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Annotated, Literal, Union
 
@@ -16,8 +17,18 @@ Id = Annotated[str, Field(min_length=1, max_length=128)]
 FeatureValue = Union[str, int, float, bool]
 
 
+#: Original bytes kept in a dead letter: a larger original is cut to this many bytes (its size
+#: and SHA-256 digest recorded), so the letter (base64, 4/3 larger) stays under the producers'
+#: 1 MB request limit.
+DEAD_LETTER_ORIGINAL_MAX = 256 * 1024
+#: Characters of a dead letter's reason kept (a record with thousands of bad fields).
+DEAD_LETTER_REASON_MAX = 4096
+
+
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN, Infinity and numbers beyond the float range (1e400 reads as Infinity) are refused in
+    # every record: JSON cannot carry them, so they would reach the learner as null.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
@@ -64,7 +75,11 @@ class ItemRecord(_Record):
 
 
 class DeadLetter(_Record):
-    """An event that failed validation, with its original bytes (base64) and why."""
+    """An event that failed validation, with its original bytes (base64) and why.
+
+    An original over DEAD_LETTER_ORIGINAL_MAX bytes is kept cut to that size; then
+    `original_bytes` and `original_sha256` describe the whole of it.
+    """
 
     reason: str
     original_b64: str
@@ -72,18 +87,35 @@ class DeadLetter(_Record):
     partition: int | None = None
     offset: int | None = None
     ts: int
+    original_bytes: int | None = Field(
+        None, description="Size of the original when original_b64 holds only its beginning."
+    )
+    original_sha256: str | None = Field(
+        None, description="SHA-256 (hex) of the whole original, when it was cut."
+    )
 
     @classmethod
     def of(
         cls, raw: bytes, reason: str, source_topic: str, ts: int, **kw: int | None
     ) -> DeadLetter:
+        cut = len(raw) > DEAD_LETTER_ORIGINAL_MAX
+        if len(reason) > DEAD_LETTER_REASON_MAX:
+            more = len(reason) - DEAD_LETTER_REASON_MAX
+            reason = f"{reason[:DEAD_LETTER_REASON_MAX]}... ({more} more characters)"
         return cls(
             reason=reason,
-            original_b64=base64.b64encode(raw).decode(),
+            original_b64=base64.b64encode(raw[:DEAD_LETTER_ORIGINAL_MAX]).decode(),
             source_topic=source_topic,
             ts=ts,
+            original_bytes=len(raw) if cut else None,
+            original_sha256=hashlib.sha256(raw).hexdigest() if cut else None,
             **kw,
         )
+
+    @property
+    def truncated(self) -> bool:
+        """Whether `original()` is only the beginning of the record."""
+        return self.original_bytes is not None
 
     def original(self) -> bytes:
         return base64.b64decode(self.original_b64)
@@ -200,8 +232,10 @@ def decode_event(raw: bytes, max_bytes: int = 16_384) -> ClickEvent | ExposureEv
         raise RecordError(f"oversized payload: {len(raw)} bytes > {max_bytes}")
     try:
         obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"bad JSON: {exc}") from None
+    except RecursionError:
+        raise RecordError("bad JSON: nested too deeply") from None
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer of over 4300 digits
+        raise RecordError(f"bad JSON: {exc}"[:200]) from None
     if not isinstance(obj, dict):
         raise RecordError(f"bad JSON: expected an object, got {type(obj).__name__}")
     if "kind" not in obj:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -51,6 +51,26 @@ class Settings(BaseSettings):
     kafka_start_timeout_s: float = Field(90.0, description="How long `broker up` waits.")
     kafka_heap: str = Field("512m", description="Broker JVM heap (-Xmx and -Xms).")
 
+    # --- broker security (docs/security.md) --------------------------------------------------
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="How clients talk to the broker; SASL_SSL also makes `coea broker up` "
+        "start the secured broker (TLS, SCRAM users, ACLs).",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism of the clients (SASL_SSL only)."
+    )
+    kafka_username: str | None = Field(None, description="SASL user of this process.")
+    kafka_password: SecretStr | None = Field(
+        None, description="SASL password (prefer kafka_password_file); never logged."
+    )
+    kafka_password_file: Path | None = Field(
+        None, description="File holding the SASL password (read when kafka_password is unset)."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="PEM file of the CA that signed the broker's certificate."
+    )
+
     # --- topics -------------------------------------------------------------------------
     topic_prefix: str = Field(
         "coea", description="Prefix of every topic name (tests isolate by it)."
@@ -63,6 +83,11 @@ class Settings(BaseSettings):
     long_cap: int = Field(200, description="Cap on the filtered long-term sequence per user.")
     negatives_cap: int = Field(50, description="Cap on recent exposed-but-unclicked categories.")
     max_event_bytes: int = Field(16_384, description="Larger event payloads go to the DLQ.")
+    max_future_skew_s: float = Field(
+        86_400.0,
+        description="Events whose time is further ahead of the worker's clock go to the DLQ "
+        "(0: no bound).",
+    )
     dedup_horizon: int = Field(10_000, description="Event ids remembered per user for idempotence.")
     filter_unit: Literal["item", "category"] = Field(
         "item",
@@ -107,6 +132,19 @@ class Settings(BaseSettings):
         10.0, description="Consumer session timeout: how soon a dead worker's partitions move."
     )
     worker_store: str = Field("rocksdb://", description="Faust table store URL.")
+    worker_api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token every web view asks for; required when worker_web_host "
+        "is not a loopback address. Never logged.",
+    )
+    worker_api_token_file: Path | None = Field(
+        None, description="File holding the bearer token (read when worker_api_token is unset)."
+    )
+    worker_private_views: bool = Field(
+        True,
+        description="Serve /state/<user>/, /stats/ and /debug/ (behind the token when one is "
+        "set); false: only the serving endpoint.",
+    )
 
     # --- storage and artifacts -----------------------------------------------------------
     data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Worker state (RocksDB) root.")
@@ -142,6 +180,30 @@ class Settings(BaseSettings):
         "cpu",
         description="Where the learner trains and scores: 'cpu', or 'cuda' (bf16 mixed "
         "precision; a clear error when no GPU is visible).",
+    )
+
+    # --- operations: metrics, probes, logs (docs/operations.md) ----------------------------
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines of the worker and the learner: 'text' (human-readable) or "
+        "'json' (one object per line: ts, level, logger, event, message, partition, offset, "
+        "cycle, version).",
+    )
+    log_file: Path | None = Field(
+        None, description="Write the worker's log to this file instead of stderr."
+    )
+    learner_web_host: str = Field(
+        "127.0.0.1", description="Host of the learner's /metrics, /healthz and /readyz."
+    )
+    learner_web_port: int = Field(
+        6067,
+        description="Port of the learner's /metrics, /healthz and /readyz (0: not served; a "
+        "port in use is logged and the learner runs on without them).",
+    )
+    learner_live_timeout_s: float = Field(
+        300.0,
+        description="The learner's /healthz fails when its poll loop has not turned for this "
+        "long outside a cycle.",
     )
 
     @property

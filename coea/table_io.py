@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.table import TableView
 from coea.topics import NOVEL_CATEGORIES
@@ -34,6 +35,7 @@ def publish_version(
             enable_idempotence=True,
             max_in_flight_requests_per_connection=1,
             linger_ms=5,
+            **kafka_python_options(settings),
         )
     topic = NOVEL_CATEGORIES.name(settings)
     try:
@@ -59,6 +61,7 @@ def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> Tab
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
+        **kafka_python_options(settings),
     )
     view = TableView()
     try:

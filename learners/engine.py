@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,7 +209,10 @@ def novel_table(
             for per in list(table.values()):
                 for c, v in per.items():
                     table[default_group][c] += v
-    fallbacks = group_defaults(aligned, scored, group_default_size)
+    n_keys = Counter(group for group, _ in chosen)
+    fallbacks = group_defaults(
+        aligned, scored, group_default_size, n_keys, lift=models.config.group_lift
+    )
     diagnostics = row_diagnostics(rows, fallbacks, contexts)
     rows += fallbacks
     return rows, {
@@ -249,19 +252,45 @@ def row_diagnostics(
     }
 
 
-def group_defaults(aligned: dict, scored: dict, size: int) -> list[TableRow]:
+def group_defaults(
+    aligned: dict,
+    scored: dict,
+    size: int,
+    n_keys: Mapping[int, int] | None = None,
+    lift: bool = False,
+) -> list[TableRow]:
     """Each group's fallback row on the key of the empty C'_short.
 
     The group's most-accepted categories: ranked by summed aligned scores, then by summed
     scores of all its candidates (so the row is long enough to leave categories outside
     any C'_short); scores normalised to the best.
+
+    With `lift` (and `n_keys`, the keys scored per group), a group with keys of its own ranks
+    its accepted categories by how much more its keys accept them than all keys do: the mean
+    aligned score over the group's keys minus the mean over every key. Categories every group
+    accepts then stop filling every group's row; the group's own ones lead it. A pooled
+    default group (no keys of its own) keeps the plain ranking.
     """
+    n_keys = n_keys if lift and n_keys else {}
+    total = sum(n_keys.values())
+    overall: dict[str, float] = defaultdict(float)  # summed over the groups with keys
+    for group in n_keys:
+        for c, v in aligned[group].items():
+            overall[c] += v / total
     out = []
     for group in sorted(scored):
-        rank = sorted(
-            scored[group], key=lambda c: (-aligned[group].get(c, 0.0), -scored[group][c], c)
-        )[:size]
+        own = n_keys.get(group, 0)
+
+        def order(c: str, group: int = group, own: int = own) -> tuple:
+            acc = aligned[group].get(c, 0.0)
+            if own and acc:  # accepted by the group's keys: by lift first
+                return (0, overall[c] - acc / own, c)
+            return (1, -acc, -scored[group][c], c)
+
+        rank = sorted(scored[group], key=order)[:size]
         value = {c: aligned[group].get(c, 0.0) + scored[group][c] for c in rank}
+        if own:  # scores follow the rank: 1 for the first, down to 1/len
+            value = {c: (len(rank) - i) / len(rank) for i, c in enumerate(rank)}
         peak = max(value.values(), default=1.0) or 1.0
         out.append(TableRow(group, (), tuple((c, round(value[c] / peak, 6)) for c in rank)))
     return out

@@ -9,20 +9,27 @@ newest complete cycle (see learners/cycle_store.py).
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from coea.ops import health
 from coea.schemas import TrainingWindow, UserGroup
+from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.table import table_key, version_records
 from coea.table_io import publish_version
 from coea.topics import ITEMS, TRAINING_WINDOWS, USER_GROUPS
 from learners import cycle_store
+from learners import probes as learner_probes
 from learners.dataset import WindowStore
 from learners.engine import CycleEngine, CycleOutput, EngineConfig, NotEnoughData
+from learners.metrics import LearnerFacts, LearnerMetrics, group_sizes
 from learners.schedule import CycleTrigger
+
+log = logging.getLogger(__name__)
 
 
 def now_ms() -> int:
@@ -30,13 +37,22 @@ def now_ms() -> int:
 
 
 def read_categories(settings: Settings, timeout_s: float = 30.0) -> dict[str, str]:
-    """item -> category from the compacted item catalogue topic (read to its current end)."""
+    """item -> category from the compacted item catalogue topic (read to its current end).
+
+    A record that is not a valid ItemRecord is skipped and counted in a warning: one bad
+    catalogue entry must not stop every cycle."""
     from kafka import KafkaConsumer
+    from pydantic import ValidationError
 
     from coea.schemas import ItemRecord
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        **kafka_python_options(settings),
+    )
     out: dict[str, str] = {}
+    bad, first_bad = 0, ""
     try:
         tps = [
             tp
@@ -50,11 +66,20 @@ def read_categories(settings: Settings, timeout_s: float = 30.0) -> dict[str, st
         while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
             for msgs in consumer.poll(timeout_ms=500).values():
                 for m in msgs:
-                    if m.value is not None:
+                    if m.value is None:
+                        continue
+                    try:
                         rec = ItemRecord.model_validate_json(m.value)
-                        out[rec.item_id] = rec.category
+                    except ValidationError as exc:
+                        bad += 1
+                        where = f"{m.partition}:{m.offset}: {exc.errors()[0]['msg']}"
+                        first_bad = first_bad or where
+                        continue
+                    out[rec.item_id] = rec.category
     finally:
         consumer.close()
+    if bad:
+        log.warning("item catalogue: %d malformed record(s) skipped (first at %s)", bad, first_bad)
     return out
 
 
@@ -94,6 +119,10 @@ class Learner:
         self.cycles_run = 0
         self._stop = False
         self._unpublished: cycle_store.CycleRecord | None = None
+        self.metrics = LearnerMetrics(self.facts)
+        self.last_tick = time.monotonic()  # the poll loop's last turn (liveness)
+        self.cycle_started: float | None = None  # monotonic start of the running cycle
+        self.lag: dict[int, int] = {}
 
     # ---- recovery ----------------------------------------------------------------------
     def recover(self) -> None:
@@ -137,6 +166,7 @@ class Learner:
         s = self.settings
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_stop", True))
         self.recover()
+        probes = learner_probes.start(self)
         topic = TRAINING_WINDOWS.name(s)
         consumer = KafkaConsumer(
             topic,
@@ -147,14 +177,19 @@ class Learner:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
             max_poll_interval_ms=3_600_000,
+            **kafka_python_options(s),
         )
         self.consumer = consumer
         try:
             self._seek_after_assignment(consumer, topic)
             self._finish_unpublished()
+            if self.cycle:
+                self.metrics.table_published(self.cycle, len(self.served))
             last_record = time.monotonic()
             while not self._stop and not self._done():
+                self.last_tick = time.monotonic()
                 batch = consumer.poll(timeout_ms=500, max_records=5_000)
+                self._observe_lag(consumer)
                 records = [m for msgs in batch.values() for m in msgs]
                 if records:
                     last_record = time.monotonic()
@@ -169,6 +204,8 @@ class Learner:
                     break
         finally:
             consumer.close()
+            if probes is not None:
+                probes.close()
         return {"cycle": self.cycle, "cycles_run": self.cycles_run, "records": self.store.records}
 
     def _seek_after_assignment(self, consumer, topic: str) -> None:
@@ -229,8 +266,51 @@ class Learner:
             self._publish_groups(assigned)
         users.clear()
 
+    # ---- operability: metrics and probes (learners/probes.py) --------------------------
+    def facts(self) -> LearnerFacts:
+        """What a metrics scrape reads (called from the probe server's thread)."""
+        return LearnerFacts(
+            cycle=self.cycle,
+            ready=self.readiness()["ok"],
+            records=self.store.records,
+            duplicates=self.store.duplicates,
+            users=len(self.store.users),
+            group_sizes=group_sizes(g.group for g in list(self.groups.values())),
+            lag=dict(self.lag),
+        )
+
+    def liveness(self) -> dict:
+        return health.learner_live(
+            time.monotonic(),
+            self.last_tick,
+            self.cycle_started,
+            self.settings.learner_live_timeout_s,
+        )
+
+    def readiness(self) -> dict:
+        return health.learner_ready(self.cycle, self._unpublished is not None)
+
+    def render_metrics(self) -> bytes:
+        return self.metrics.render()
+
+    def _observe_lag(self, consumer) -> None:
+        """Records between each assigned partition's end and the consumer's position."""
+        lag = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:  # known after a fetch, when the position is known too
+                lag[tp.partition] = max(0, highwater - consumer.position(tp))
+        self.lag = lag
+
     # ---- cycles ------------------------------------------------------------------------
     def _run_cycle(self, reason: str) -> None:
+        self.cycle_started = time.monotonic()
+        try:
+            self._cycle(reason)
+        finally:
+            self.cycle_started, self.last_tick = None, time.monotonic()
+
+    def _cycle(self, reason: str) -> None:
         k = self.cycle + 1
         t0 = time.monotonic()
         self.echo(
@@ -238,12 +318,15 @@ class Learner:
             f"{self.store.records} window records"
         )
         categories = sorted(set(read_categories(self.settings).values()) | self._seen_categories())
+        t_catalogue = time.monotonic()
         try:
             out, dsie_dir = self.engine.run(self.store, k, categories)
         except NotEnoughData as exc:
+            self.metrics.postponed.inc()
             self.echo(f"learner: cycle {k} postponed: {exc}; waiting for more windows")
             self.trigger.reset(time.monotonic(), carry_open=reason != "windows")
             return
+        t_engine = time.monotonic()
         carry = reason != "windows"
         open_window = self.trigger.open_window if carry else None
         manifest = {
@@ -261,13 +344,24 @@ class Learner:
             self.root, k, self.store, out.rows, [g.model_dump() for g in groups], manifest
         )
         self.groups = {g.user_id: g for g in groups}
+        t_persist = time.monotonic()
         self._publish(k, out.rows, folder, manifest)
+        t_publish = time.monotonic()
         self.prev_keys = [r.key for r in out.rows]
         self.cycle, self.cycles_run = k, self.cycles_run + 1
         self.trigger.reset(time.monotonic(), carry_open=carry)
         self.echo(
             f"learner: cycle {k} published: {len(out.rows)} rows, aligned share "
             f"{out.metrics.get('aligned_share', 0):.2f}, {time.monotonic() - t0:.1f}s"
+        )
+        stages = {
+            "catalogue": t_catalogue - t0,
+            "engine": t_engine - t_catalogue,
+            "persist": t_persist - t_engine,
+            "publish": t_publish - t_persist,
+        }
+        self.metrics.cycle_done(
+            reason, k, len(out.rows), out.metrics, stages, t_publish - t0, time.time()
         )
 
     def _group_record(self, a, out: CycleOutput) -> UserGroup:
@@ -280,6 +374,18 @@ class Learner:
         )
 
     def _publish(self, k: int, rows, folder: Path, manifest: dict) -> None:
+        try:
+            self._send_version(k, rows, manifest)
+        except Exception:
+            self.metrics.publish_failures.inc()
+            raise
+        cycle_store.mark_published(folder)
+        self._commit()
+        self._remember_table(rows)
+        self.metrics.table_published(k, len(rows))
+
+    def _send_version(self, k: int, rows, manifest: dict) -> None:
+        """User groups, then table version k (rows, marker, tombstones), durably."""
         groups = list(self.groups.values())
         self._send_groups(groups)
         recs = version_records(
@@ -293,9 +399,6 @@ class Learner:
             exclude_history=self.engine.config.pco.exclude_history,
         )
         publish_version(recs, self.settings)
-        cycle_store.mark_published(folder)
-        self._commit()
-        self._remember_table(rows)
 
     def _commit(self) -> None:
         consumer = getattr(self, "consumer", None)
@@ -334,7 +437,11 @@ class Learner:
     def _send_groups(self, recs: Sequence[UserGroup]) -> None:
         from kafka import KafkaProducer
 
-        producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
+        producer = KafkaProducer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            acks="all",
+            **kafka_python_options(self.settings),
+        )
         topic = USER_GROUPS.name(self.settings)
         for r in recs:
             producer.send(topic, r.to_bytes(), key=r.user_id.encode())

@@ -32,10 +32,14 @@ def changelog_topic(settings: Settings, table: str) -> str:
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments of `faust.App` for these settings."""
+    """Keyword arguments of `faust.App` for these settings (credentials included)."""
+    from coea.ops.logs import faust_logging_config, process_secrets
+    from coea.security import client_security, faust_credentials
+
     session = settings.worker_session_timeout_s
     return {
         "broker": f"kafka://{settings.bootstrap_servers}",
+        "broker_credentials": faust_credentials(client_security(settings)),
         "store": settings.worker_store,
         "datadir": str(datadir(settings)),
         "tabledir": str(datadir(settings) / "tables"),
@@ -50,4 +54,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker_rebalance_timeout": max(session, 10.0),
         "producer_linger": 0.02,
         "consumer_auto_offset_reset": "earliest",
+        "logging_config": faust_logging_config(
+            settings.log_format, process_secrets(settings), settings.log_file
+        ),
     }

@@ -1,11 +1,12 @@
 """What the events agent does with a batch of records, without Faust (tested alone).
 
 For each record, in order: a flush marker closes its partition's open window; anything else is
-decoded and validated (failures become dead letters with a reason), its category resolved
-(event field, else the catalogue, else a dead letter "unknown item"), its partition's window
-clock advanced (closing the previous window emits one TrainingWindow per active user), and the
-user's state updated through `coea.state.update_state`. The agent then writes the changed
-states and clocks (one table write per user per batch) and sends dead letters and windows.
+decoded and validated (failures, and event times too far ahead of the worker's clock, become
+dead letters with a reason), its category resolved (event field, else the catalogue, else a
+dead letter "unknown item"), its partition's window clock advanced (closing the previous
+window emits one TrainingWindow per active user), and the user's state updated through
+`coea.state.update_state`. The agent then writes the changed states and clocks (one table
+write per user per batch) and sends dead letters and windows.
 """
 
 from __future__ import annotations
@@ -48,6 +49,31 @@ class StateReader(Protocol):
     def category(self, item_id: str) -> str | None: ...
 
 
+class MemoryTables:
+    """A `StateReader` over dicts that takes back each batch's writes (`write`): the events
+    agent's tables without Faust, for tests and the logic-only benchmark."""
+
+    def __init__(self, items: dict[str, str] | None = None) -> None:
+        self.users: dict[str, bytes] = {}
+        self.clocks: dict[int, bytes] = {}
+        self.items = dict(items or {})
+
+    def user(self, user_id: str, ctx: Any) -> bytes | None:
+        return self.users.get(user_id)
+
+    def partition(self, partition: int, ctx: Any) -> bytes | None:
+        return self.clocks.get(partition)
+
+    def category(self, item_id: str) -> str | None:
+        return self.items.get(item_id)
+
+    def write(self, result: BatchResult) -> None:
+        for user_id, (state, _) in result.users.items():
+            self.users[user_id] = state.to_json()
+        for p, (pw, _) in result.partitions.items():
+            self.clocks[p] = pw.to_json()
+
+
 @dataclass
 class BatchResult:
     """Writes and sends the agent performs for one batch."""
@@ -71,9 +97,14 @@ class IngestProcessor:
         source_topic: str,
         max_event_bytes: int = 16_384,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        max_future_ms: int | None = None,
     ) -> None:
+        """`max_future_ms`: an event whose time is further ahead of `now_ms()` is a dead
+        letter (None: no bound), so one bad clock cannot move a partition's windows into the
+        far future."""
         self.params, self.clock, self.source_topic = params, clock, source_topic
         self.max_event_bytes, self.now_ms = max_event_bytes, now_ms
+        self.max_future_ms = max_future_ms
 
     def process(self, records: Sequence[RawRecord], reader: StateReader) -> BatchResult:
         batch = _Batch(self, reader)
@@ -92,7 +123,12 @@ class _Batch:
         try:
             self._handle(rec)
         except Exception as exc:  # a bug must not stop the stream: keep the record, say why
-            log.exception("record %s:%s failed", rec.partition, rec.offset)
+            log.exception(
+                "record %s:%s failed",
+                rec.partition,
+                rec.offset,
+                extra={"event": "record_failed", "partition": rec.partition, "offset": rec.offset},
+            )
             self.dead_letter(rec, f"processing error: {exc!r}")
 
     def _handle(self, rec: RawRecord) -> None:
@@ -108,6 +144,14 @@ class _Batch:
             event = decode_event(rec.value, self.proc.max_event_bytes)
         except RecordError as exc:
             self.dead_letter(rec, str(exc))
+            return
+        ahead = self.proc.max_future_ms
+        if ahead is not None and event.ts > (now := self.proc.now_ms()) + ahead:
+            self.dead_letter(
+                rec,
+                f"ts: {event.ts} is more than {ahead} ms ahead of the worker's clock ({now}); "
+                "event time must be milliseconds since the Unix epoch",
+            )
             return
         key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
         if key != event.user_id:

@@ -20,6 +20,7 @@ from coea import topics as spec
 from coea.schemas import UserGroup
 from coea.state import UserState
 from coea.table import MARKER_KEY, key_short_set, marker_of, resolve, stored_lookup
+from stream_app.access import user_id_problem
 from stream_app.app import app
 from stream_app.tables import users_table
 from stream_app.topics import raw_topic
@@ -86,7 +87,11 @@ def lookup_user(user_id: str) -> dict[str, Any]:
 @app.page("/v1/novel-categories/{user_id}")
 @app.table_route(table=users_table, match_info="user_id")
 async def novel_categories_view(web: Any, request: Any, user_id: str) -> Any:
-    """GET /v1/novel-categories/<user_id>: novel categories outside the user's C'_short."""
+    """GET /v1/novel-categories/<user_id>: novel categories outside the user's C'_short
+    (400 with the reason when the id is not one the event schema allows)."""
+    problem = user_id_problem(user_id)
+    if problem:
+        return web.json({"error": problem}, status=400)
     answer = lookup_user(user_id)
     status = 200 if answer["version"] is not None else 503
     if status == 503:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from coea.ops.reasons import reason_label
 from stream_app.ledger import OffsetGuard, OffsetLedger
 from stream_app.processor import BatchResult, RawRecord
 
@@ -25,6 +26,7 @@ class IngestStats:
     offsets: dict[int, int] = field(default_factory=dict)  # partition -> last processed offset
     first_offsets: dict[int, int] = field(default_factory=dict)  # partition -> first one seen
     open_since: dict[int, float] = field(default_factory=dict)  # partitions with active users
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)  # reason label -> count
 
     def update(self, records: list[RawRecord], result: BatchResult, refused: int = 0) -> None:
         self.batches += 1
@@ -33,6 +35,9 @@ class IngestStats:
         self.applied += result.applied
         self.duplicates += result.duplicates
         self.dead_letters += len(result.dead_letters)
+        for _, letter in result.dead_letters:
+            label = reason_label(letter.reason)
+            self.dead_letter_reasons[label] = self.dead_letter_reasons.get(label, 0) + 1
         self.windows_emitted += len(result.windows)
         self.flushes += result.flushes
         now = time.monotonic()
@@ -62,6 +67,7 @@ class IngestStats:
             "applied": self.applied,
             "duplicates": self.duplicates,
             "dead_letters": self.dead_letters,
+            "dead_letter_reasons": dict(sorted(self.dead_letter_reasons.items())),
             "windows_emitted": self.windows_emitted,
             "flushes": self.flushes,
             "batches": self.batches,

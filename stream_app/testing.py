@@ -11,10 +11,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from coea.live import free_port
+from coea.live import free_port, settings_from_env
+from coea.security import auth_headers, kafka_python_options
 from coea.settings import Settings
 from coea.topics import EVENTS
 from stream_app.config import app_id
@@ -53,6 +54,7 @@ class Worker:
     proc: subprocess.Popen
     port: int
     log: Path
+    headers: dict[str, str] = field(default_factory=dict)  # the bearer token, when one is set
 
     @classmethod
     def start(cls, env: dict[str, str], log: Path) -> Worker:
@@ -66,25 +68,27 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        worker = cls(proc, port, log)
+        worker = cls(proc, port, log, auth_headers(settings_from_env(env)))
         wait_for(lambda: worker.stats() is not None or not worker.alive(), 90, "worker web view")
         assert worker.alive(), f"worker exited at start:\n{worker.log_text()[-3000:]}"
         return worker
+
+    def _request(self, path: str) -> urllib.request.Request:
+        return urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=self.headers)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def stats(self) -> dict | None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats/", timeout=2) as r:
+            with urllib.request.urlopen(self._request("/stats/"), timeout=2) as r:
                 return json.loads(r.read())
         except OSError:
             return None
 
     def state(self, user_id: str) -> dict | None:
-        url = f"http://127.0.0.1:{self.port}/state/{user_id}/"
         try:
-            with urllib.request.urlopen(url, timeout=5) as r:
+            with urllib.request.urlopen(self._request(f"/state/{user_id}/"), timeout=5) as r:
                 return json.loads(r.read())
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -94,8 +98,7 @@ class Worker:
     def diagnosis(self) -> str:
         """Stats, commit bookkeeping and the last log lines (for a failing wait's message)."""
         try:
-            url = f"http://127.0.0.1:{self.port}/debug/commits/"
-            with urllib.request.urlopen(url, timeout=5) as r:
+            with urllib.request.urlopen(self._request("/debug/commits/"), timeout=5) as r:
                 commits = r.read().decode()
         except OSError as exc:
             commits = repr(exc)
@@ -135,8 +138,12 @@ def events_consumed(settings: Settings) -> bool:
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     topic = EVENTS.name(settings)
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, **kafka_python_options(settings)
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, **kafka_python_options(settings)
+    )
     try:
         tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
         ends = consumer.end_offsets(tps)
@@ -165,6 +172,7 @@ def read_topic(
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=int(quiet_s * 1000),
+        **kafka_python_options(settings),
     )
     out: list[tuple[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s
@@ -183,7 +191,9 @@ def delete_topics(settings: Settings) -> None:
     """Remove the topics of a test prefix (ours and the worker's changelogs)."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, **kafka_python_options(settings)
+    )
     try:
         prefix = settings.topic_prefix
         mine = [t for t in admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]

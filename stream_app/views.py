@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coea.state import UserState
+from stream_app.access import user_id_problem
 from stream_app.agents.ingest import params
 from stream_app.app import app
 from stream_app.stats import stats
@@ -14,7 +15,11 @@ from stream_app.tables import users_table
 @app.page("/state/{user_id}/")
 @app.table_route(table=users_table, match_info="user_id")
 async def user_state(web: Any, request: Any, user_id: str) -> Any:
-    """GET /state/<user_id>/: the user's derived sequences and counters as JSON (404 if none)."""
+    """GET /state/<user_id>/: the user's derived sequences and counters as JSON (404 if none,
+    400 if the id is not one the event schema allows)."""
+    problem = user_id_problem(user_id)
+    if problem:
+        return web.json({"error": problem}, status=400)
     raw = users_table.get(user_id.encode())
     if raw is None:
         return web.json({"error": f"no state for user {user_id!r}"}, status=404)

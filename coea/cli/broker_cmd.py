@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -25,6 +27,49 @@ def up() -> None:
         broker_ctl.up(echo=click.echo)
     except broker_ctl.BrokerError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@broker.command()
+def grant() -> None:
+    """Secured broker: create the topics of COEA_TOPIC_PREFIX and grant each principal its
+    ACLs (as the super user; idempotent). `broker up` does this for the configured prefix."""
+    from coea.broker_security import is_secured
+    from coea.settings import get_settings
+
+    settings = get_settings()
+    if not is_secured(settings):
+        raise click.ClickException("grant needs COEA_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
+    broker_ctl.provision(broker_ctl.ops_settings(settings), echo=click.echo)
+
+
+@broker.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for tls/, secrets/, server.properties and start-kafka.sh.",
+)
+@click.option("--host", default="kafka", show_default=True, help="Host name clients use.")
+@click.option(
+    "--owner",
+    type=int,
+    default=None,
+    help="Give the files to this user id (the broker container's user, e.g. 1000).",
+)
+def credentials(out: Path, host: str, owner: int | None) -> None:
+    """Write a development CA, the broker certificate, one password file per principal and a
+    secured server.properties + start script for a broker in a container (docker-compose).
+    Existing files are kept; passwords are never printed."""
+    from coea.broker_security import container_files
+    from coea.settings import get_settings
+
+    out.mkdir(parents=True, exist_ok=True)
+    template = broker_ctl.SECURED_TEMPLATE.read_text()
+    for path in container_files(template, out, host, get_settings()):
+        click.echo(f"wrote {path}")
+    if owner is not None:
+        for path in [out, *out.rglob("*")]:
+            os.chown(path, owner, -1)
 
 
 @broker.command()

@@ -58,6 +58,9 @@ def learner(until_cycle: int | None, exit_idle: float | None, profile: str | Non
     from learners.worker import Learner
 
     settings = get_settings()
+    from coea.ops.logs import configure, learner_echo, process_secrets
+
+    configure(settings.log_format, process_secrets(settings))
     checkpoint = str(settings.learner_checkpoint) if settings.learner_checkpoint else None
     try:
         cfg = engine_config(
@@ -66,6 +69,10 @@ def learner(until_cycle: int | None, exit_idle: float | None, profile: str | Non
     except DeviceUnavailable as exc:
         raise click.ClickException(f"COEA_LEARNER_DEVICE: {exc}") from exc
     summary = Learner(
-        settings, cfg, until_cycle=until_cycle, exit_idle_s=exit_idle, echo=click.echo
+        settings,
+        cfg,
+        until_cycle=until_cycle,
+        exit_idle_s=exit_idle,
+        echo=learner_echo(settings.log_format, click.echo),
     ).run()
     click.echo("learner summary: " + json.dumps(summary))

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "learner": "coea.cli.learner_cmd:learner",
     "evaluate": "coea.cli.evaluate_cmd:evaluate",
     "demo": "coea.cli.demo_cmd:demo",
+    "status": "coea.cli.status_cmd:status",
 }
 
 

@@ -9,6 +9,7 @@ import click
 
 from coea import broker as broker_ctl
 from coea.examples import EXAMPLES
+from coea.security import kafka_python_options
 from coea.settings import get_settings
 
 
@@ -30,7 +31,8 @@ def smoke(timeout: float) -> None:
     for r in create_topics(settings):
         click.echo(f"topic {r.name}: {'created' if r.created else 'exists'}")
     run = uuid.uuid4().hex[:8]
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    security = kafka_python_options(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", **security)
     expected: dict[str, set[bytes]] = {}
     for spec, key, record in EXAMPLES:
         topic = spec.name(settings)
@@ -45,6 +47,7 @@ def smoke(timeout: float) -> None:
         auto_offset_reset="earliest",
         group_id=f"coea-smoke-{run}",
         consumer_timeout_ms=int(timeout * 1000),
+        **security,
     )
     try:
         for msg in consumer:

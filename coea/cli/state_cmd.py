@@ -17,8 +17,11 @@ def fetch_from_worker(settings, user_id: str, timeout_s: float = 3.0) -> dict | 
     Raises OSError when no worker answers.
     """
     url = f"http://{settings.worker_web_host}:{settings.worker_web_port}/state/{user_id}/"
+    from coea.security import auth_headers
+
+    request = urllib.request.Request(url, headers=auth_headers(settings))
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         if exc.code == 404:

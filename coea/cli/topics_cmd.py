@@ -19,7 +19,7 @@ def create() -> None:
     from coea.admin import create_topics
 
     for r in create_topics():
-        state = "created" if r.created else "exists "
+        state = "created" if r.created else "exists " if r.authorized else "denied "
         click.echo(f"{state}  {r.name:<32} partitions={r.partitions} cleanup={r.cleanup_policy}")
 
 

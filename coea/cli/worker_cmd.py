@@ -45,12 +45,15 @@ def worker(
     /state/<user>/ and /stats/. Stops cleanly on SIGTERM or Ctrl-C.
 
     Settings (COEA_* environment or coea.toml) choose the broker, topic prefix, tau, caps,
-    filter unit (COEA_FILTER_UNIT=category for MovieLens) and windows.
+    filter unit (COEA_FILTER_UNIT=category for MovieLens) and windows. A bind address that
+    is not loopback needs COEA_WORKER_API_TOKEN(_FILE); docs/security.md.
     """
     if web_port is not None:
         os.environ["COEA_WORKER_WEB_PORT"] = str(web_port)
     if data_dir is not None:
         os.environ["COEA_DATA_DIR"] = str(data_dir)
+    if logfile is not None:
+        os.environ["COEA_LOG_FILE"] = str(logfile)
     from coea.settings import get_settings
 
     get_settings.cache_clear()  # the app module reads the settings when it is imported
@@ -66,10 +69,19 @@ def worker(
 
 
 def _prepare(settings) -> None:
-    """Fail early and clearly without a broker; create the topics the worker needs."""
+    """Fail early and clearly on an unsafe web bind or without a broker; create the topics
+    the worker needs."""
     from coea.admin import create_topics
     from coea.broker import answers
+    from coea.security import SecurityConfigError, api_token, bind_problem, client_security
 
+    try:
+        problem = bind_problem(settings.worker_web_host, api_token(settings))
+        client_security(settings)
+    except SecurityConfigError as exc:
+        problem = str(exc)
+    if problem:
+        raise click.ClickException(f"refusing to start: {problem}")
     if not answers(settings):
         raise click.ClickException(
             f"no Kafka broker answers at {settings.bootstrap_servers}: start one with "

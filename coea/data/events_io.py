@@ -23,6 +23,7 @@ from coea.schemas import (
     RecordError,
     decode_event,
 )
+from coea.security import kafka_python_options
 from coea.settings import Settings
 from coea.topics import EVENTS, ITEMS
 
@@ -155,6 +156,7 @@ class Publisher:
             batch_size=256 * 1024,
             acks=1,
             client_id="coea-replay",
+            **kafka_python_options(settings),
         )
 
     def send_items(self, items: Iterable[ItemRecord]) -> int:

@@ -41,6 +41,7 @@ SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("coea-no-history-mask", "CoEA (w/o history mask)", OURS),
     MethodSpec("coea-no-debias", "CoEA (w/o debias)", OURS),
     MethodSpec("coea-no-history-steps", "CoEA (w/o history steps)", OURS),
+    MethodSpec("coea-no-group-lift", "CoEA (w/o group lift)", OURS),
     MethodSpec("coea", "CoEA", OURS),
     MethodSpec("coea-live", "CoEA (live)", OURS),
 )
@@ -56,6 +57,7 @@ PCO_METHODS = (
     "coea-no-history-mask",
     "coea-no-debias",
     "coea-no-history-steps",
+    "coea-no-group-lift",
 )
 CHEAP_METHODS = (
     "most-popular",

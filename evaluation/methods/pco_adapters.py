@@ -74,6 +74,7 @@ PLANS = {
     "coea-no-history-mask": PCOPlan("no-history-mask", groups=True, periodic=True),
     "coea-no-debias": PCOPlan("no-debias", groups=True, periodic=True),
     "coea-no-history-steps": PCOPlan("no-history-steps", groups=True, periodic=True),
+    "coea-no-group-lift": PCOPlan("no-group-lift", groups=True, periodic=True),
 }
 #: PCOConfig fields an override may set directly (sweeps and experiments).
 CONFIG_OVERRIDES = {

@@ -23,6 +23,7 @@ ABLATIONS = (
     "no-history-mask",
     "no-debias",
     "no-history-steps",
+    "no-group-lift",
 )
 
 
@@ -107,6 +108,13 @@ class PCOConfig:
             "log-probabilities, eq. 10)."
         },
     )
+    group_lift: bool = field(
+        default=True,
+        metadata={
+            "help": "Group fallback rows rank the group's accepted categories by how much more "
+            "its keys accept them than all keys do (False: by summed acceptance)."
+        },
+    )
     use_long_term: bool = field(default=True, metadata={"help": "False: ablation w/o long-term."})
     use_short_term: bool = field(default=True, metadata={"help": "False: ablation w/o short-term."})
     use_relevance: bool = field(
@@ -145,6 +153,7 @@ class PCOConfig:
             "no-history-mask": {"exclude_history": False},
             "no-debias": {"debias": 0.0},
             "no-history-steps": {"step_source": "recent"},
+            "no-group-lift": {"group_lift": False},
         }[name]
         return dataclasses.replace(self, **changes)
 

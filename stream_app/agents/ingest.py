@@ -12,6 +12,7 @@ from coea.state import StateParams
 from stream_app.app import app, settings
 from stream_app.commits import install as install_ledger_commits
 from stream_app.context import event_context
+from stream_app.metrics import metrics
 from stream_app.processor import CONTROL_HEADER, BatchResult, IngestProcessor, RawRecord
 from stream_app.stats import guard, ledger, stats
 from stream_app.tables import clocks_table, items_table, users_table
@@ -26,6 +27,7 @@ processor = IngestProcessor(
     WindowClock.from_settings(settings),
     events_topic.get_topic_name(),
     settings.max_event_bytes,
+    max_future_ms=int(settings.max_future_skew_s * 1000) if settings.max_future_skew_s else None,
 )
 
 
@@ -110,6 +112,7 @@ async def ingest(stream: Any) -> None:
     batches = stream.take_events(settings.worker_batch_size, within=settings.worker_batch_wait_s)
     last_log = time.monotonic()
     async for events in batches:
+        started = time.perf_counter()
         records = [to_record(e) for e in events]
         admitted = [
             r for r in records if guard.admit(r.partition, r.offset, committed_offset(r.partition))
@@ -117,6 +120,7 @@ async def ingest(stream: Any) -> None:
         result = processor.process(admitted, reader)
         await write(result)
         stats.update(admitted, result, refused=len(records) - len(admitted))
+        metrics.batch_seconds.observe(time.perf_counter() - started)
         for partition in {rec.partition for rec in admitted}:
             ledger.add(partition, [r.offset for r in admitted if r.partition == partition])
         await seek_back(time.monotonic())

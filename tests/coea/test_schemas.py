@@ -87,6 +87,43 @@ def test_dead_letter_keeps_original_bytes():
     assert DeadLetter.model_validate_json(dl.to_bytes()).original() == raw
 
 
+def test_dead_letter_of_a_large_record_is_cut_with_size_and_digest():
+    import hashlib
+
+    from coea.schemas import DEAD_LETTER_ORIGINAL_MAX
+
+    raw = b"x" * 900_000  # base64 of the whole would pass the producers' 1 MB request limit
+    dl = DeadLetter.model_validate_json(
+        DeadLetter.of(raw, "r" * 10_000, "coea.events", 1).to_bytes()
+    )
+    assert len(dl.to_bytes()) < 1_000_000
+    assert dl.truncated and dl.original_bytes == len(raw)
+    assert dl.original_sha256 == hashlib.sha256(raw).hexdigest()
+    assert dl.original() == raw[:DEAD_LETTER_ORIGINAL_MAX]
+    assert dl.reason.startswith("r" * 100) and dl.reason.endswith("more characters)")
+    small = DeadLetter.of(b"{}", "why", "coea.events", 1)
+    assert not small.truncated and small.original_sha256 is None
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [("value", "NaN"), ("value", "Infinity"), ("value", "1e400"), ("features", '{"a": -Infinity}')],
+)
+def test_non_finite_numbers_are_refused_naming_the_field(field, text):
+    body = (
+        '{"kind": "click", "event_id": "e", "user_id": "u", "item_id": "i", "ts": 1, '
+        f'"{field}": {text}}}'
+    )
+    with pytest.raises(RecordError, match=rf"^{field}\b.*finite number"):
+        decode_event(body.encode())
+
+
+@pytest.mark.parametrize("raw", [b"[" * 5_000, b"1" * 5_000])
+def test_pathological_json_is_a_record_error(raw):
+    with pytest.raises(RecordError, match="bad JSON"):
+        decode_event(raw, max_bytes=10_000)
+
+
 def test_json_schemas_cover_every_record():
     schemas = json_schemas()
     assert set(schemas) == {

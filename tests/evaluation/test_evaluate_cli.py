@@ -143,3 +143,14 @@ def test_synthetic_reports_acceptance_against_the_latent_accept_sets(tmp_path: P
     assert "## Serendipity ground truth" in (tmp_path / "table.md").read_text()
     assert "Oracle bound" in (tmp_path / "table.md").read_text()
     assert "latent accept-sets" in proc.stdout
+
+
+def test_methods_help_names_every_registered_method():
+    from click.testing import CliRunner
+
+    from coea.cli.evaluate_cmd import evaluate
+    from evaluation.methods import SPECS
+
+    text = " ".join(CliRunner().invoke(evaluate, ["--help"], terminal_width=400).output.split())
+    missing = [s.name for s in SPECS if s.name != "coea-live" and s.name not in text]
+    assert not missing, f"coea evaluate --help does not name {missing}"

@@ -68,3 +68,46 @@ def _processes_using(folder) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Processes whose command line or environment holds `text` (the demo's run folder is in
+    the worker's --logfile and in both processes' COEA_DATA_DIR / COEA_ARTIFACTS_DIR)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                seen = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in seen:
+                out.append(int(proc.name))
+    return out
+
+
+def test_sigterm_to_the_demo_stops_the_worker_and_learner_it_started(tmp_path, broker, coea_bin):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [coea_bin, "demo", "--users", "100", "--days", "60", "--cycles", "5", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in proc.stdout:  # the worker runs and the learner has been started
+        lines.append(line)
+        if "replaying" in line:
+            break
+    children = [p for p in _processes_mentioning(str(out)) if p != proc.pid]
+    assert len(children) >= 2, "".join(lines)  # the worker and the learner
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, "".join(lines) + rest
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _processes_mentioning(str(out))
+    assert not left, f"still running after SIGTERM to coea demo: {left}\n{rest[-2000:]}"

@@ -52,3 +52,25 @@ def test_row_diagnostics_measure_how_personal_the_rows_are():
     assert d["distinct_top5"] == 3 and d["fallback_equal_share"] == 0.5
     assert d["popularity_rank_top5"] == (2 + 1 + 3) / 3  # M, H, T ranked by clicks
     assert abs(d["entropy_top5"] - 1.0986) < 1e-3  # three categories, once each
+
+
+def test_group_rows_rank_by_lift_so_what_every_group_accepts_stops_leading_every_row():
+    from learners.engine import group_defaults
+
+    # two groups of two keys each: "H" accepted by every key of both groups, "A" by group 0's
+    # keys only, "B" by one key of group 1; "Z" only scored (never accepted) in group 0
+    aligned = {0: {"H": 1.8, "A": 1.2}, 1: {"H": 1.8, "B": 0.5}}
+    scored = {0: {"H": 2.0, "A": 1.5, "Z": 0.9}, 1: {"H": 2.0, "B": 0.9}}
+    n_keys = {0: 2, 1: 2}
+    plain = {r.group: [c for c, _ in r.categories] for r in group_defaults(aligned, scored, 5)}
+    assert plain == {0: ["H", "A", "Z"], 1: ["H", "B"]}  # summed acceptance: H leads both
+    lifted = group_defaults(aligned, scored, 5, n_keys, lift=True)
+    rows = {r.group: [c for c, _ in r.categories] for r in lifted}
+    assert rows == {0: ["A", "H", "Z"], 1: ["B", "H"]}  # each group's own category first
+    for r in lifted:
+        scores = [s for _, s in r.categories]
+        assert scores[0] == 1.0 and scores == sorted(scores, reverse=True)
+    # a pooled default group (no keys of its own) keeps the summed ranking
+    pooled = {0: {"H": 3.6, "A": 1.2, "B": 0.5}}
+    (row,) = group_defaults(pooled, {0: {"H": 4, "A": 1.5, "B": 0.9}}, 5, {}, lift=True)
+    assert [c for c, _ in row.categories] == ["H", "A", "B"]

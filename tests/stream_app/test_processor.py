@@ -6,34 +6,10 @@ import json
 
 from coea.schemas import ClickEvent, ExposureEvent, TrainingWindow
 from coea.state import StateParams, UserState
-from stream_app.processor import FLUSH, IngestProcessor, RawRecord
+from stream_app.processor import FLUSH, IngestProcessor, MemoryTables, RawRecord
 from stream_app.windows import PartitionWindow, WindowClock
 
 DAY = 86_400_000
-
-
-class DictTables:
-    """Tables as dicts: the agent writes results back the same way."""
-
-    def __init__(self, items=None):
-        self.users: dict[str, bytes] = {}
-        self.clocks: dict[int, bytes] = {}
-        self.items = items or {}
-
-    def user(self, user_id, ctx):
-        return self.users.get(user_id)
-
-    def partition(self, partition, ctx):
-        return self.clocks.get(partition)
-
-    def category(self, item_id):
-        return self.items.get(item_id)
-
-    def write(self, result):
-        for user_id, (state, _) in result.users.items():
-            self.users[user_id] = state.to_json()
-        for p, (pw, _) in result.partitions.items():
-            self.clocks[p] = pw.to_json()
 
 
 def rec(value, key=None, partition=0, offset=0, control=None):
@@ -67,7 +43,7 @@ def run(proc, tables, records):
 
 
 def test_invalid_records_become_dead_letters_with_reasons_and_valid_ones_flow():
-    tables = DictTables()
+    tables = MemoryTables()
     bad = [
         rec(b"{not json", key=b"u1", offset=1),
         rec(b'{"kind": "like", "event_id": "x"}', key=b"u1", offset=2),
@@ -113,13 +89,13 @@ def test_invalid_records_become_dead_letters_with_reasons_and_valid_ones_flow():
 
 
 def test_category_from_catalogue_when_event_has_none():
-    tables = DictTables(items={"i9": "jazz"})
+    tables = MemoryTables(items={"i9": "jazz"})
     run(make(), tables, [rec(click(0, item="i9", cat=None))])
     assert UserState.from_json(tables.users["u1"]).short_categories() == ["jazz"]
 
 
 def test_redelivered_batch_is_counted_once():
-    tables, proc = DictTables(), make()
+    tables, proc = MemoryTables(), make()
     batch = [rec(click(n, cat=f"c{n}"), offset=n) for n in range(5)]
     run(proc, tables, batch)
     first = tables.users["u1"]
@@ -129,7 +105,7 @@ def test_redelivered_batch_is_counted_once():
 
 
 def test_time_windows_close_when_event_time_passes_their_end():
-    tables, proc = DictTables(), make()
+    tables, proc = MemoryTables(), make()
     day0 = [
         rec(click(0, "u1", ts=10)),
         rec(click(1, "u2", ts=20, cat="b")),
@@ -147,14 +123,14 @@ def test_time_windows_close_when_event_time_passes_their_end():
 
 
 def test_late_event_counts_in_the_open_window():
-    tables, proc = DictTables(), make()
+    tables, proc = MemoryTables(), make()
     run(proc, tables, [rec(click(0, ts=DAY + 1)), rec(click(1, "u2", ts=5))])
     state = UserState.from_json(tables.users["u2"])
     assert state.window_id == 1
 
 
 def test_flush_marker_closes_open_window_once_and_later_events_start_next():
-    tables, proc = DictTables(), make()
+    tables, proc = MemoryTables(), make()
     flush = rec(b"{}", key=b"__control__", control=FLUSH)
     result = run(proc, tables, [rec(click(0, ts=100)), flush, flush])
     assert [w.window_id for w in result.windows] == [0] and result.flushes == 1
@@ -164,7 +140,7 @@ def test_flush_marker_closes_open_window_once_and_later_events_start_next():
 
 
 def test_count_windows_per_partition():
-    tables, proc = DictTables(), make(mode="count", n=2)
+    tables, proc = MemoryTables(), make(mode="count", n=2)
     result = run(proc, tables, [rec(click(n, ts=n)) for n in range(5)])
     assert [w.window_id for w in result.windows] == [0, 1]
     assert [w.positives for w in result.windows] == [["a", "a"], ["a", "a"]]
@@ -172,9 +148,32 @@ def test_count_windows_per_partition():
 
 
 def test_redelivered_event_still_marks_user_active_after_lost_clock_write():
-    tables, proc = DictTables(), make()
+    tables, proc = MemoryTables(), make()
     run(proc, tables, [rec(click(0, ts=10))])
     tables.clocks.clear()  # a crash lost the clock write but kept the user's state
     run(proc, tables, [rec(click(0, ts=10))])
     result = run(proc, tables, [rec(click(1, "u2", ts=DAY + 1))])
     assert [w.user_id for w in result.windows] == ["u1"]
+
+
+def test_an_event_too_far_ahead_of_the_clock_is_a_dead_letter_and_does_not_move_windows():
+    tables = MemoryTables()
+    proc = IngestProcessor(
+        StateParams(tau=1, short_k=3),
+        WindowClock("time", window_ms=DAY),
+        "t.events",
+        now_ms=lambda: 10 * DAY,
+        max_future_ms=DAY,
+    )
+    result = run(
+        proc,
+        tables,
+        [
+            rec(click(1, ts=10 * DAY), key=b"u1", offset=1),
+            rec(click(2, ts=10**20), key=b"u1", offset=2),  # ms since 1970? 3 billion years on
+            rec(click(3, ts=11 * DAY - 1), key=b"u1", offset=3),
+        ],
+    )
+    assert result.applied == 2 and len(result.dead_letters) == 1
+    assert result.dead_letters[0][1].reason.startswith(f"ts: {10**20} is more than {DAY} ms ahead")
+    assert PartitionWindow.from_json(tables.clocks[0]).window_id == 10  # still the current day
