@@ -55,6 +55,7 @@ def grants(prefix: str, learner_group: str) -> list[Grant]:
         Grant(LEARNER, "READ", "TOPIC", topic(ITEMS)),
         Grant(LEARNER, "WRITE", "TOPIC", topic(USER_GROUPS)),
         Grant(LEARNER, "WRITE", "TOPIC", topic(NOVEL_CATEGORIES)),
+        Grant(LEARNER, "READ", "TOPIC", topic(NOVEL_CATEGORIES)),  # numbers versions after it
         Grant(LEARNER, "READ", "GROUP", learner_group),
         # a downstream table consumer (coea.table_io.read_table): the table topic only
         Grant(TABLE_READER, "READ", "TOPIC", topic(NOVEL_CATEGORIES)),

@@ -122,6 +122,7 @@ class TableView:
     """
 
     version: int = 0
+    highest: int = 0  # the highest version any record carried, complete or not
     cycle: int = -1
     default_group: int | None = None
     exclude_history: bool = False
@@ -135,6 +136,7 @@ class TableView:
                 return False
             marker = TABLE_ADAPTER.validate_json(value)
             assert isinstance(marker, VersionMarker)
+            self.highest = max(self.highest, marker.version)
             return self._switch(marker)
         slot_s, _, table_k = key.partition("/")
         slot = int(slot_s)
@@ -143,6 +145,7 @@ class TableView:
             return False
         row = TABLE_ADAPTER.validate_json(value)
         assert isinstance(row, NovelCategoryRow)
+        self.highest = max(self.highest, row.version)
         self._slots[slot][table_k] = row
         return False
 

@@ -14,6 +14,28 @@ from coea.table import TableView
 from coea.topics import NOVEL_CATEGORIES
 
 
+class PublishError(RuntimeError):
+    """The broker did not acknowledge every record of a publish; nothing may be recorded as
+    published."""
+
+
+def send_all(
+    producer, topic: str, records: list[tuple[bytes | None, bytes | None]], partition=None
+) -> int:
+    """Send (key, value) records in order, flush, and raise PublishError unless the broker
+    acknowledged every one (kafka-python's flush does not raise: failures sit on the
+    futures)."""
+    futures = [producer.send(topic, value, key=key, partition=partition) for key, value in records]
+    producer.flush()
+    failed = [f.exception for f in futures if f.failed() or not f.is_done]
+    if failed:
+        raise PublishError(
+            f"{len(failed)} of {len(futures)} records to {topic} not acknowledged "
+            f"(first: {failed[0]!r})"
+        )
+    return len(futures)
+
+
 def publish_version(
     records: list[tuple[str, bytes | None]],
     settings: Settings | None = None,
@@ -21,8 +43,9 @@ def publish_version(
 ) -> int:
     """Send one version's records (from `coea.table.version_records`) in order; returns count.
 
-    Uses acks=all and an idempotent producer, and flushes before returning, so when this
-    returns the whole version (rows, marker, tombstones) is durable on the broker.
+    Uses acks=all and an idempotent producer, and checks every acknowledgement before
+    returning, so when this returns the whole version (rows, marker, tombstones) is durable on
+    the broker; otherwise it raises PublishError.
     """
     from kafka import KafkaProducer
 
@@ -39,13 +62,10 @@ def publish_version(
         )
     topic = NOVEL_CATEGORIES.name(settings)
     try:
-        for key, value in records:
-            producer.send(topic, value, key=key.encode(), partition=0)
-        producer.flush()
+        return send_all(producer, topic, [(k.encode(), v) for k, v in records], partition=0)
     finally:
         if own:
             producer.close()
-    return len(records)
 
 
 def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> TableView:

@@ -20,7 +20,7 @@ from coea.schemas import TrainingWindow, UserGroup
 from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.table import table_key, version_records
-from coea.table_io import publish_version
+from coea.table_io import publish_version, send_all
 from coea.topics import ITEMS, TRAINING_WINDOWS, USER_GROUPS
 from learners import cycle_store
 from learners import probes as learner_probes
@@ -112,6 +112,7 @@ class Learner:
         )
         self.store = WindowStore()
         self.cycle = 0
+        self.version = 0  # the last table version this learner published (or found published)
         self.offsets: dict[int, int] = {}
         self.groups: dict[str, UserGroup] = {}
         self.served: dict[str, set[str]] = {}
@@ -133,6 +134,7 @@ class Learner:
             return
         m = rec.manifest
         self.cycle, self.store = rec.cycle, rec.store
+        self.version = m.get("version", rec.cycle)
         self.offsets = {int(p): o for p, o in m["offsets"].items()}
         self.engine.restore(rec.cycle, Path(m["dsie_dir"]))
         self.groups = {a["user_id"]: UserGroup.model_validate(a) for a in rec.assignments}
@@ -159,6 +161,20 @@ class Learner:
         self.prev_keys = [r.key for r in rec.rows]
         self._unpublished = None
 
+    def _number_after_topic(self) -> None:
+        """Table versions only grow: start numbering after the highest version on the table
+        topic (rows or markers, complete or not), so a learner that lost its artifacts, or a
+        second one started by mistake, never publishes a version readers already passed."""
+        from coea.table_io import read_table
+
+        highest = read_table(self.settings).highest
+        if highest > self.version:
+            self.echo(
+                f"learner: the table topic already holds version {highest}; "
+                f"the next version is {highest + 1}"
+            )
+            self.version = highest
+
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> dict:
         from kafka import KafkaConsumer
@@ -166,6 +182,7 @@ class Learner:
         s = self.settings
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_stop", True))
         self.recover()
+        self._number_after_topic()
         probes = learner_probes.start(self)
         topic = TRAINING_WINDOWS.name(s)
         consumer = KafkaConsumer(
@@ -338,6 +355,7 @@ class Learner:
             "open_window": open_window,
             "metrics": out.metrics,
             "created_ms": now_ms(),
+            "version": self.version + 1,
         }
         groups = [self._group_record(a, out) for a in out.assignments]
         folder = cycle_store.write_cycle(
@@ -380,6 +398,7 @@ class Learner:
             self.metrics.publish_failures.inc()
             raise
         cycle_store.mark_published(folder)
+        self.version = max(self.version, manifest.get("version", k))
         self._commit()
         self._remember_table(rows)
         self.metrics.table_published(k, len(rows))
@@ -388,9 +407,10 @@ class Learner:
         """User groups, then table version k (rows, marker, tombstones), durably."""
         groups = list(self.groups.values())
         self._send_groups(groups)
+        version = manifest.get("version", k)
         recs = version_records(
             rows,
-            k,
+            version,
             k,
             f"{manifest['dsie_version']}/pco-{k - 1}",
             manifest["created_ms"],
@@ -442,11 +462,14 @@ class Learner:
             acks="all",
             **kafka_python_options(self.settings),
         )
-        topic = USER_GROUPS.name(self.settings)
-        for r in recs:
-            producer.send(topic, r.to_bytes(), key=r.user_id.encode())
-        producer.flush()
-        producer.close()
+        try:
+            send_all(
+                producer,
+                USER_GROUPS.name(self.settings),
+                [(r.user_id.encode(), r.to_bytes()) for r in recs],
+            )
+        finally:
+            producer.close()
 
     def _seen_categories(self) -> set[str]:
         out: set[str] = set()

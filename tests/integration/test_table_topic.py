@@ -35,3 +35,28 @@ def test_publish_then_read_complete_versions(kafka_env):
     assert view.version == 2 and set(view.rows) == {r.key for r in v2}
     row = view.lookup(v2[3].group, v2[3].short_set)
     assert row is not None and [c.category for c in row.categories] == ["n3", "x"]
+
+
+def test_a_version_the_broker_refuses_raises_and_is_never_visible(kafka_env):
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from coea.table_io import PublishError
+    from coea.topics import NOVEL_CATEGORIES
+
+    s = kafka_env.settings
+    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap_servers)
+    topic = ConfigResource(
+        ConfigResourceType.TOPIC, NOVEL_CATEGORIES.name(s), configs={"max.message.bytes": "4096"}
+    )
+    admin.alter_configs([topic])
+    admin.close()
+    big = [
+        TableRow(
+            group=0, short_set=("c", str(i)), categories=tuple((f"n{j}", 0.5) for j in range(400))
+        )
+        for i in range(3)
+    ]
+    with pytest.raises(PublishError, match=r"records to .* not acknowledged"):
+        publish_version(version_records(big, 1, 1, "m1", 1), s)
+    assert read_table(s).version == 0  # the marker may have landed; its rows did not
