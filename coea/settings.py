@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         0, description="Re-fit DSIE every N cycles (0: fit at cycle 1, then re-assign only)."
     )
     learner_max_keys: int = Field(20_000, description="(group, C'_short) keys scored per cycle.")
+    learner_user_horizon_windows: int = Field(
+        365,
+        description="Before each cycle the learner forgets users with no window in this many "
+        "windows (0: never), so its memory is bounded by the users active within it.",
+    )
     learner_profile: Literal["default", "small"] = Field(
         "default",
         description="Model sizes: 'default' (paper settings) or 'small' (fast demo/tests).",

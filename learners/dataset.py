@@ -88,6 +88,18 @@ class WindowStore:
         prev = self.users.get(tw.user_id)
         return prev is not None and tw.window_id <= prev.last_window
 
+    def evict_idle(self, horizon: int) -> int:
+        """Forget users whose last window is more than `horizon` windows before the newest
+        window seen (0: keep everyone); returns how many were dropped. Bounds D_k's memory
+        by the users active within the horizon."""
+        if horizon <= 0 or not self.window_ids:
+            return 0
+        oldest = max(self.window_ids) - horizon
+        idle = [u for u, rec in self.users.items() if rec.last_window < oldest]
+        for u in idle:
+            del self.users[u]
+        return len(idle)
+
     def active_since(self, window_id: int) -> list[UserRecord]:
         """Users with a window at or after window_id, in user-id order."""
         return [u for _, u in sorted(self.users.items()) if u.last_window >= window_id]

@@ -334,6 +334,9 @@ class Learner:
             f"learner: cycle {k} ({reason}) on {len(self.store.users)} users, "
             f"{self.store.records} window records"
         )
+        evicted = self.store.evict_idle(self.settings.learner_user_horizon_windows)
+        if evicted:
+            self.echo(f"learner: {evicted} users idle for over the horizon forgotten")
         categories = sorted(set(read_categories(self.settings).values()) | self._seen_categories())
         t_catalogue = time.monotonic()
         try:

@@ -43,6 +43,18 @@ def test_active_since():
     assert [u.user_id for u in store.active_since(1)] == ["b"]
 
 
+def test_users_idle_past_the_horizon_are_forgotten():
+    store = WindowStore()
+    for user, wid in (("old", 0), ("mid", 5), ("new", 10)):
+        store.add(_tw(user=user, wid=wid))
+    assert store.evict_idle(0) == 0 and len(store.users) == 3  # 0: keep everyone
+    assert store.evict_idle(5) == 1  # newest window 10: "old" (0) is idle past 5 windows
+    assert sorted(store.users) == ["mid", "new"]
+    assert store.evict_idle(5) == 0  # "mid" (5) is exactly at the horizon and stays
+    store.add(_tw(user="old", wid=11))  # a forgotten user who comes back starts afresh
+    assert store.users["old"].windows == 1
+
+
 @given(
     st.lists(
         st.tuples(
