@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import time
-
 from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.table import TableView
@@ -73,28 +71,10 @@ def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> Tab
 
     Only complete versions are ever visible in the returned view.
     """
-    from kafka import KafkaConsumer, TopicPartition
+    from coea.topic_io import read_to_end
 
     settings = settings or get_settings()
-    tp = TopicPartition(NOVEL_CATEGORIES.name(settings), 0)
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        **kafka_python_options(settings),
-    )
     view = TableView()
-    try:
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        end = consumer.end_offsets([tp])[tp]
-        deadline = time.monotonic() + timeout_s
-        while consumer.position(tp) < end:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"table topic not read to offset {end} within {timeout_s}s")
-            for msgs in consumer.poll(timeout_ms=500).values():
-                for m in msgs:
-                    view.apply(m.key.decode(), m.value)
-    finally:
-        consumer.close()
+    for m in read_to_end(settings, NOVEL_CATEGORIES.name(settings), timeout_s):
+        view.apply(m.key.decode(), m.value)
     return view

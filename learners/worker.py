@@ -41,43 +41,26 @@ def read_categories(settings: Settings, timeout_s: float = 30.0) -> dict[str, st
 
     A record that is not a valid ItemRecord is skipped and counted in a warning: one bad
     catalogue entry must not stop every cycle."""
-    from kafka import KafkaConsumer
     from pydantic import ValidationError
 
     from coea.schemas import ItemRecord
+    from coea.topic_io import read_to_end
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        **kafka_python_options(settings),
-    )
     out: dict[str, str] = {}
     bad, first_bad = 0, ""
     try:
-        tps = [
-            tp
-            for p in (consumer.partitions_for_topic(ITEMS.name(settings)) or [])
-            for tp in [_tp(ITEMS.name(settings), p)]
-        ]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-            for msgs in consumer.poll(timeout_ms=500).values():
-                for m in msgs:
-                    if m.value is None:
-                        continue
-                    try:
-                        rec = ItemRecord.model_validate_json(m.value)
-                    except ValidationError as exc:
-                        bad += 1
-                        where = f"{m.partition}:{m.offset}: {exc.errors()[0]['msg']}"
-                        first_bad = first_bad or where
-                        continue
-                    out[rec.item_id] = rec.category
-    finally:
-        consumer.close()
+        for m in read_to_end(settings, ITEMS.name(settings), timeout_s):
+            if m.value is None:
+                continue
+            try:
+                rec = ItemRecord.model_validate_json(m.value)
+            except ValidationError as exc:
+                bad += 1
+                first_bad = first_bad or f"{m.partition}:{m.offset}: {exc.errors()[0]['msg']}"
+                continue
+            out[rec.item_id] = rec.category
+    except TimeoutError as exc:  # cycles go on with the catalogue read so far
+        log.warning("item catalogue: %s; %d items read", exc, len(out))
     if bad:
         log.warning("item catalogue: %d malformed record(s) skipped (first at %s)", bad, first_bad)
     return out

@@ -1,9 +1,10 @@
 """Short-term mapping (paper sec. 4.2.4) and the cold-start rule.
 
 ``C_short`` is the category list of the last K clicked items, in time order. ``C'_short`` is its
-ordered set: duplicates are dropped keeping each category's LAST occurrence, so the list stays
-chronological and its last elements are the most recent categories (appendix A.2 takes "the
-last two categories" of C'_short).
+ordered set (`coea.state.ordered_set_last`, the one implementation the stream, the learner and
+serving share): duplicates are dropped keeping each category's LAST occurrence, so the list
+stays chronological and its last elements are the most recent categories (appendix A.2 takes
+"the last two categories" of C'_short).
 """
 
 from __future__ import annotations
@@ -25,16 +26,6 @@ def short_categories(
 ) -> list[str]:
     """C_short: categories of the last k items (oldest first)."""
     return categories_of(list(short_items)[-k:] if k > 0 else [], item_categories)
-
-
-def ordered_category_set(categories: Sequence[str]) -> list[str]:
-    """C'_short: dedupe keeping the LAST occurrence, chronological order.
-
-    >>> ordered_category_set(["a", "b", "a", "c", "b"])
-    ['a', 'c', 'b']
-    """
-    last = {c: pos for pos, c in enumerate(categories)}
-    return sorted(last, key=last.__getitem__)
 
 
 def is_cold_start(long_items: Sequence[str], min_long_items: int = 3) -> bool:

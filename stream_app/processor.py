@@ -17,12 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from coea.data.events_io import CONTROL_HEADER
+from coea.data.events_io import CONTROL_HEADER, FLUSH
 from coea.schemas import DeadLetter, RecordError, TrainingWindow, decode_event
 from coea.state import Event, StateParams, UserState, to_training_window, update_state
 from stream_app.windows import PartitionWindow, WindowClock
-
-FLUSH = "flush"  # control value: close the partition's open window (end of a replay, idle)
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import time
 
+from coea.data.events_io import CONTROL_HEADER, FLUSH, FLUSH_VALUE
 from stream_app.agents.ingest import seek_back
 from stream_app.app import app, settings
-from stream_app.processor import CONTROL_HEADER, FLUSH
 from stream_app.stats import stats
 from stream_app.topics import events_topic
 
 log = logging.getLogger(__name__)
-FLUSH_VALUE = b'{"control": "flush"}'
 WATCHDOG_EVERY_S = 5.0
 
 

@@ -1,13 +1,11 @@
 """`coea`: one console script, one subcommand per job.
 
-Subcommands are loaded lazily (`--help` stays fast and does not import torch). A subcommand
-whose module is not there yet is left out of the listing.
+Subcommands are loaded lazily (`--help` stays fast and does not import torch).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 import click
 
@@ -29,20 +27,12 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _available(name: str) -> bool:
-    module = COMMANDS[name].split(":")[0]
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(n for n in COMMANDS if _available(n))
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS or not _available(cmd_name):
+        if cmd_name not in COMMANDS:
             return None
         module, attr = COMMANDS[cmd_name].split(":")
         return getattr(importlib.import_module(module), attr)

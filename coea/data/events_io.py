@@ -28,7 +28,11 @@ from coea.settings import Settings
 from coea.topics import EVENTS, ITEMS
 
 Event = ClickEvent | ExposureEvent | OrderEvent
-CONTROL_HEADER = "coea-control"  # same name as stream_app.processor.CONTROL_HEADER
+#: The flush-marker protocol of the events topic: a record with header CONTROL_HEADER = FLUSH
+#: closes its partition's open window (sent at the end of a replay and by the worker's idle
+#: timer); its value is FLUSH_VALUE, so a reader without headers still sees it is no event.
+CONTROL_HEADER = "coea-control"
+FLUSH = "flush"
 FLUSH_VALUE = b'{"control": "flush"}'
 
 
@@ -182,7 +186,7 @@ class Publisher:
                 key=b"__control__",
                 value=FLUSH_VALUE,
                 partition=p,
-                headers=[(CONTROL_HEADER, b"flush")],
+                headers=[(CONTROL_HEADER, FLUSH.encode())],
             )
         self.producer.flush()
         return len(partitions)

@@ -2,7 +2,7 @@
 
 Steps. For a click sequence C_short, a *step* is a click whose category is new to the clicks
 before it (inside the window): its prefix's ordered set C'_short (last-occurrence order, as
-`models.short_term.ordered_category_set`) is the context and the category is the target. A
+`coea.state.ordered_set_last`) is the context and the category is the target. A
 step needs `min_context` (default 2) categories of context: the S_short(t-2:t-1) of eq. 8-9.
 The prompt of a step is built exactly like an inference prompt over that prefix (the last two
 categories of its C'_short), so fine-tuning and inference prompts agree.
@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from coea.state import ordered_set_last
 from models.lm.prompts import PromptBuilder, completion
-from models.short_term import ordered_category_set
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class UserContext:
     @property
     def short_set(self) -> list[str]:
         """C'_short: the ordered set of short_seq (last occurrence order)."""
-        return ordered_category_set(self.short_seq)
+        return ordered_set_last(self.short_seq)
 
     @property
     def table_short(self) -> tuple[str, ...]:
@@ -59,7 +59,7 @@ def steps(
     exclude = set(exclude)
     out = []
     for j, c in enumerate(short_seq):
-        prefix = ordered_category_set(short_seq[:j])
+        prefix = ordered_set_last(short_seq[:j])
         if c not in prefix and len(prefix) >= min_context and c not in exclude:
             out.append((prefix, c))
     return out

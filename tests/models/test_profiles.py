@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from coea.state import ordered_set_last
 from models.profiles import (
     PROFILE_PROMPT,
     GroupMembers,
@@ -18,12 +19,7 @@ from models.profiles import (
     load_local_causal_lm,
     representatives,
 )
-from models.short_term import (
-    categories_of,
-    is_cold_start,
-    ordered_category_set,
-    short_categories,
-)
+from models.short_term import categories_of, is_cold_start, short_categories
 
 CATS = {"a1": "Action", "a2": "Action", "d1": "Drama", "d2": "Drama", "h1": "Horror"}
 
@@ -107,8 +103,8 @@ def test_llm_backend_prompts_a_local_tiny_checkpoint(tmp_path):
 def test_short_term_mapping_keeps_last_occurrence_in_time_order():
     cats = categories_of(["a1", "d1", "a2", "zz", "h1", "d2"], CATS)
     assert cats == ["Action", "Drama", "Action", "unknown", "Horror", "Drama"]
-    assert ordered_category_set(cats) == ["Action", "unknown", "Horror", "Drama"]
-    assert ordered_category_set(cats)[-2:] == ["Horror", "Drama"]  # the two most recent
+    assert ordered_set_last(cats) == ["Action", "unknown", "Horror", "Drama"]
+    assert ordered_set_last(cats)[-2:] == ["Horror", "Drama"]  # the two most recent
     assert short_categories(["a1", "d1", "h1"], CATS, k=2) == ["Drama", "Horror"]
     assert short_categories(["a1"], CATS, k=0) == []
 
