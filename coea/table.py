@@ -22,8 +22,14 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from coea.schemas import TABLE_ADAPTER, CategoryScore, NovelCategoryRow, VersionMarker
-from coea.state import ordered_set_last
+from coea.schemas import (
+    TABLE_ADAPTER,
+    CategoryScore,
+    NovelCategoryRow,
+    UserGroup,
+    VersionMarker,
+)
+from coea.state import UserState, ordered_set_last
 
 MARKER_KEY = "__version__"
 SEPARATOR = "\x1f"
@@ -172,8 +178,9 @@ class TableView:
     ) -> tuple[list, str]:
         """Categories for a user and the rule that gave them (see `resolve`); `clicked` (every
         category the user has clicked) is dropped when the version says so."""
-        exclude = clicked if self.exclude_history else ()
-        return resolve(self.lookup, group, self.default_group, short_set, exclude)
+        return resolve(
+            self.lookup, group, self.default_group, short_set, clicked, self.exclude_history
+        )
 
 
 def resolve(
@@ -181,9 +188,11 @@ def resolve(
     group: int | None,
     default_group: int | None,
     short_set: Sequence[str],
-    exclude: Iterable[str] = (),
+    clicked: Iterable[str] = (),
+    exclude_history: bool = False,
 ) -> tuple[list[CategoryScore], str]:
-    """The serving rule: novel categories for a user, outside their C'_short and `exclude`.
+    """The serving rule: novel categories for a user, outside their C'_short and, when the
+    served version's marker says `exclude_history`, outside every category in `clicked`.
 
     In order: the row of (group, C'_short) ("key"); the group's fallback row, i.e. its
     most-accepted categories on the key of the empty C'_short ("group"); the default group's
@@ -193,7 +202,7 @@ def resolve(
     cold = group is None
     if cold:
         group = default_group
-    recent = set(short_set) | set(exclude)
+    recent = set(short_set) | (set(clicked) if exclude_history else set())
     tries = (("key", group, short_set), ("group", group, ()), ("default", default_group, ()))
     for rule, g, s in tries:
         if rule == "key" and not short_set:
@@ -232,3 +241,40 @@ def stored_lookup(
         return row if isinstance(row, NovelCategoryRow) and row.version == marker.version else None
 
     return lookup
+
+
+def serving_answer(
+    user_id: str,
+    raw_state: bytes | None,
+    raw_group: bytes | None,
+    get: Callable[[str], bytes | None],
+) -> dict:
+    """The serving endpoint's answer for one user (pure): their stream state and group
+    record (raw stored values, None when absent) and `get` over the table topic's records by
+    record key. The key is `key_short_set` of the state's C_short, the rule `resolve`'s."""
+    state = UserState.from_json(raw_state) if raw_state is not None else None
+    short_set = list(key_short_set(state.short_categories())) if state is not None else []
+    clicked = list(state.category_clicks) if state is not None else []
+    group = UserGroup.model_validate_json(raw_group) if raw_group is not None else None
+    marker = marker_of(get(MARKER_KEY))
+    default = marker.default_group if marker else None
+    cats, rule = resolve(
+        stored_lookup(get, marker),
+        group.group if group else None,
+        default,
+        short_set,
+        clicked,
+        marker is not None and marker.exclude_history,
+    )
+    return {
+        "user_id": user_id,
+        "group": group.group if group else default,
+        "csid": group.csid if group else None,
+        "cold_start": group is None,
+        "short_set": short_set,
+        "categories": [c.model_dump() for c in cats],
+        "rule": rule,
+        "version": marker.version if marker else None,
+        "cycle": marker.cycle if marker else None,
+        "known_user": raw_state is not None,
+    }

@@ -17,9 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from coea import topics as spec
-from coea.schemas import UserGroup
-from coea.state import UserState
-from coea.table import MARKER_KEY, key_short_set, marker_of, resolve, stored_lookup
+from coea.table import serving_answer
 from stream_app.access import user_id_problem
 from stream_app.app import app
 from stream_app.tables import users_table
@@ -58,30 +56,13 @@ async def novel_categories(stream: Any) -> None:
 
 
 def lookup_user(user_id: str) -> dict[str, Any]:
-    """The serving answer for one user (pure over the three tables' current contents)."""
-    raw_state = users_table.get(user_id.encode())
-    state = UserState.from_json(raw_state) if raw_state is not None else None
-    short_set = list(key_short_set(state.short_categories())) if state is not None else []
-    clicked = list(state.category_clicks) if state is not None else []
-    raw_group = groups_table.get(user_id.encode())
-    group = UserGroup.model_validate_json(raw_group) if raw_group is not None else None
-    marker = marker_of(novel_table.get(MARKER_KEY.encode()))
-    lookup = stored_lookup(lambda k: novel_table.get(k.encode()), marker)
-    default = marker.default_group if marker else None
-    exclude = clicked if marker is not None and marker.exclude_history else []
-    cats, rule = resolve(lookup, group.group if group else None, default, short_set, exclude)
-    return {
-        "user_id": user_id,
-        "group": group.group if group else default,
-        "csid": group.csid if group else None,
-        "cold_start": group is None,
-        "short_set": short_set,
-        "categories": [c.model_dump() for c in cats],
-        "rule": rule,
-        "version": marker.version if marker else None,
-        "cycle": marker.cycle if marker else None,
-        "known_user": raw_state is not None,
-    }
+    """The serving answer for one user, from the three tables' current contents."""
+    return serving_answer(
+        user_id,
+        users_table.get(user_id.encode()),
+        groups_table.get(user_id.encode()),
+        lambda key: novel_table.get(key.encode()),
+    )
 
 
 @app.page("/v1/novel-categories/{user_id}")

@@ -155,3 +155,30 @@ def test_key_short_set_is_the_stream_states_short_set():
     state = UserState("u", short=[("i1", "A"), ("i2", "B"), ("i3", "A"), ("i4", "New")])
     assert key_short_set(state.short_categories()) == ("B", "A", "New")
     assert list(key_short_set(state.short_categories())) == state.short_set()
+
+
+def test_serving_answer_from_raw_stored_values():
+    from coea.schemas import UserGroup
+    from coea.state import UserState
+    from coea.table import serving_answer
+
+    rows = [
+        TableRow(1, ("B", "A"), (("C", 0.9), ("D", 0.8), ("E", 0.7))),
+        TableRow(1, (), (("D", 1.0), ("F", 0.5))),
+        TableRow(2, (), (("G", 1.0),)),
+    ]
+    store = dict(version_records(rows, 3, 2, "m", 0, default_group=2, exclude_history=True))
+    state = UserState("u", short=[("i1", "A"), ("i2", "B"), ("i3", "A")])
+    state.category_clicks.update({"A": 2, "B": 1, "D": 1})  # D clicked long ago
+    raw_state = state.to_json()
+    raw_group = UserGroup(user_id="u", csid=[0, 1], group=1, model_version="m", ts=0).to_bytes()
+
+    a = serving_answer("u", raw_state, raw_group, store.get)
+    assert (a["rule"], a["version"], a["cycle"], a["group"]) == ("key", 3, 2, 1)
+    assert a["short_set"] == ["B", "A"] and not a["cold_start"] and a["known_user"]
+    assert [c["category"] for c in a["categories"]] == ["C", "E"]  # D: clicked, excluded
+    cold = serving_answer("new", None, None, store.get)  # no state, no group: default group
+    assert (cold["rule"], cold["group"], cold["cold_start"]) == ("default", 2, True)
+    assert [c["category"] for c in cold["categories"]] == ["G"] and not cold["known_user"]
+    empty = serving_answer("u", raw_state, raw_group, {}.get)  # nothing published yet
+    assert (empty["version"], empty["rule"], empty["categories"]) == (None, "none", [])
