@@ -52,6 +52,7 @@ def demo(
     baseline on the same users, overall and per cycle; a plot) and stops the processes it
     started.
     """
+    from coea.cli.replay_cmd import replay_world_config
     from coea.data.synthetic import SyntheticWorld
     from coea.live import LiveSystem
 
@@ -101,7 +102,9 @@ def demo(
                 check=True,
             )
             click.echo(f"demo: waiting for {cycles} learner cycles (log: {system.learner_log})")
-            world = SyntheticWorld(synthetic_config(users, days, seed, categories))
+            # the world `coea replay --synthetic` built from the same options: the one whose
+            # ground truth and baseline the report uses (it checks the event counts agree)
+            world = SyntheticWorld(replay_world_config(users, days, seed, categories))
             asked = sorted(world.hidden_categories())[: min(200, users)]
             snapshots = _follow_cycles(system, cycles, asked, 1800)
             system.learner.wait(timeout=120)
@@ -115,18 +118,6 @@ def demo(
             _print_report(report, out)
     except LiveError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def synthetic_config(users: int, days: int, seed: int, categories: int, world: str | None = None):
-    """The `SyntheticConfig` that `coea replay --synthetic` builds from the same options
-    (`--users --days --seed --n-categories`, and `--synthetic-world` when `world` is given),
-    the defaults for everything else: the world the demo replays, hence the one its ground
-    truth and baseline come from. The report checks that this stream has as many events as the
-    worker processed."""
-    from coea.data.synthetic import SyntheticConfig
-
-    extra = {} if world is None else {"world": world}
-    return SyntheticConfig(users=users, days=days, seed=seed, categories=categories, **extra)
 
 
 def _follow_cycles(system, cycles: int, asked: list[str], timeout: float) -> list[dict]:

@@ -41,14 +41,24 @@ def _movielens(kind: str, root: Path, click_threshold: float, mode: str) -> Sour
     )
 
 
-def _synthetic(
-    users: int, days: int, seed: int, n_categories: int, world_name: str = "longtail"
-) -> Source:
-    from coea.data.synthetic import SyntheticConfig, SyntheticWorld
+def replay_world_config(
+    users: int, days: int, seed: int, n_categories: int, world_name: str | None = None
+):
+    """The `SyntheticConfig` of `coea replay --synthetic` with these options (`world_name`
+    None: the default world); every other field keeps its default."""
+    from coea.data.synthetic import SyntheticConfig
 
-    cfg = SyntheticConfig(
-        users=users, days=days, seed=seed, categories=n_categories, world=world_name
-    )
+    extra = {} if world_name is None else {"world": world_name}
+    return SyntheticConfig(users=users, days=days, seed=seed, categories=n_categories, **extra)
+
+
+def _synthetic(
+    users: int, days: int, seed: int, n_categories: int, world_name: str | None = None
+) -> Source:
+    from coea.data.synthetic import SyntheticWorld
+
+    cfg = replay_world_config(users, days, seed, n_categories, world_name)
+    world_name = cfg.world
     world = SyntheticWorld(cfg)
     expected = int(users * days * cfg.sessions_per_day * cfg.session_events * 0.95)
     return Source(
