@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_text import samples  # tests/support
 
 from coea.admin import create_topics
 from coea.live import free_port
@@ -54,15 +54,6 @@ def get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
         return exc.code, exc.read()
     except OSError:  # not listening yet
         return 0, b""
-
-
-def samples(text: str) -> dict[tuple[str, tuple], float]:
-    """Every sample of a metrics page, parsed with Prometheus' own text parser."""
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
 
 
 def scrape(port: int, headers: dict | None = None) -> dict[tuple[str, tuple], float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_text import samples  # tests/support
 
 from learners.metrics import (
     LearnerFacts,
@@ -22,14 +22,6 @@ CYCLE = {
 }
 
 
-def _samples(text: str) -> dict[tuple[str, tuple], float]:
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
 def test_stages_and_losses_come_from_the_cycle_metrics():
     stages = stage_seconds(CYCLE, {"engine": 3.0, "publish": 0.2, "unknown": 9.0})
     assert stages == {"engine": 3.0, "publish": 0.2, "train_dpo": 1.5, "train_reward": 0.5}
@@ -46,11 +38,11 @@ def test_group_size_quantiles():
 def test_a_published_cycle_moves_the_counters():
     facts = LearnerFacts(cycle=2, ready=True, records=30, users=10, group_sizes=[4, 6], lag={0: 3})
     m = LearnerMetrics(lambda: facts)
-    before = _samples(m.render().decode())
+    before = samples(m.render().decode())
     assert before[("coea_learner_cycles_total", (("reason", "idle"),))] == 0
     m.cycle_done("idle", 2, 40, CYCLE, {"engine": 3.0}, 4.0, 1_700_000_000.0)
     m.publish_failures.inc()
-    got = _samples(m.render().decode())
+    got = samples(m.render().decode())
     assert got[("coea_learner_cycles_total", (("reason", "idle"),))] == 1
     assert got[("coea_learner_table_version", ())] == 2
     assert got[("coea_learner_table_rows", ())] == 40

@@ -3,18 +3,10 @@ own text parser."""
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_text import samples  # tests/support
 
 from coea.ops.reasons import REASONS
 from stream_app.metrics import WorkerFacts, WorkerMetrics, lag_of, store_sizes
-
-
-def _samples(text: str) -> dict[tuple[str, tuple], float]:
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
 
 
 def test_metrics_text_parses_and_reports_the_facts():
@@ -36,7 +28,7 @@ def test_metrics_text_parses_and_reports_the_facts():
     )
     m.collect_facts(lambda: facts)
     m.batch_seconds.observe(0.2)
-    got = _samples(m.render().decode())
+    got = samples(m.render().decode())
     assert got[("coea_worker_events_total", ())] == 12
     assert got[("coea_worker_events_applied_total", ())] == 9
     assert got[("coea_worker_events_duplicate_total", ())] == 1
