@@ -199,7 +199,7 @@ class DSIE:
     def n_groups(self) -> int:
         return len(self.group_map.centroids)
 
-    def embed(self, users: Sequence[UserSequence], batch_size: int = 256) -> np.ndarray:
+    def embed(self, users: Sequence[UserSequence], batch_size: int = 128) -> np.ndarray:
         """u_long (N, d) for each user (cold-start users too: their few items + features)."""
         enc = [
             encode_user(self.vocab, u.long_items, u.features, self.config.encoder) for u in users

@@ -114,13 +114,29 @@ class CausalLayer(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         B, T, D = h.shape
-        q, k, v = self.qkv(h).view(B, T, 3, self.n_heads, D // self.n_heads).unbind(2)
-        q, k, v = (x.transpose(1, 2) for x in (q, k, v))  # (B, H, T, Dh)
+        # (3, B, H, T, Dh) in one copy: q, k and v come out contiguous for the attention kernel
+        qkv = self.qkv(h).view(B, T, 3, self.n_heads, D // self.n_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)
         p = self.dropout if self.training else 0.0
         a = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # eq. 1
         a = self.proj(a.transpose(1, 2).reshape(B, T, D))
         h = self.ln1(h + self.drop(a))
         return self.ln2(h + self.drop(self.ffn(h)))
+
+    def forward_at(self, h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """`forward(h)[arange(B), rows]` without computing the other positions' outputs
+        (inference: the query, projection and feed-forward of one position per sequence)."""
+        B, T, D = h.shape
+        Dh = D // self.n_heads
+        at = h[torch.arange(B, device=h.device), rows]  # (B, D)
+        w, b = self.qkv.weight, self.qkv.bias
+        q = F.linear(at, w[:D], b[:D]).view(B, self.n_heads, 1, Dh)
+        kv = F.linear(h, w[D:], b[D:]).view(B, T, 2, self.n_heads, Dh)
+        k, v = kv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)
+        seen = torch.arange(T, device=h.device)[None, :] <= rows[:, None]  # causal, per row
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=seen[:, None, None, :])
+        at = self.ln1(at + self.proj(a.reshape(B, D)))
+        return self.ln2(at + self.ffn(at))
 
 
 class LongTermEncoder(nn.Module):
@@ -143,13 +159,29 @@ class LongTermEncoder(nn.Module):
         self, items: torch.Tensor, feats: torch.Tensor, feat_offsets: torch.Tensor
     ) -> torch.Tensor:
         """items (B, T) right-padded with 0; feats/offsets as for nn.EmbeddingBag."""
-        e_sparse = self.feat_emb(feats, feat_offsets).unsqueeze(1)  # (B, 1, d)
-        h = torch.cat([e_sparse, self.item_emb(items)], dim=1)  # (B, T+1, d): E'
-        pos = torch.arange(h.shape[1], device=h.device)
-        h = self.drop(h + self.pos_emb(pos))
+        h = self._inputs(items, feats, feat_offsets)
         for layer in self.layers:  # eq. 5
             h = layer(h)
         return h
+
+    def _inputs(self, items, feats, feat_offsets) -> torch.Tensor:
+        e_sparse = self.feat_emb(feats, feat_offsets).unsqueeze(1)  # (B, 1, d)
+        h = torch.cat([e_sparse, self.item_emb(items)], dim=1)  # (B, T+1, d): E'
+        pos = torch.arange(h.shape[1], device=h.device)
+        return self.drop(h + self.pos_emb(pos))
+
+    def encode_last(
+        self,
+        items: torch.Tensor,
+        feats: torch.Tensor,
+        feat_offsets: torch.Tensor,
+        lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """`u_long(forward(...), lengths)` with the last layer computed at that row only."""
+        h = self._inputs(items, feats, feat_offsets)
+        for layer in self.layers[:-1]:
+            h = layer(h)
+        return self.layers[-1].forward_at(h, lengths)
 
     def u_long(self, hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """H_T^(L): row `lengths` (sparse token at 0, so the last item sits at index T)."""
@@ -249,13 +281,12 @@ def train_encoder(
 
 @torch.no_grad()
 def embed_users(
-    model: LongTermEncoder, users: Sequence[EncodedUser], batch_size: int = 256
+    model: LongTermEncoder, users: Sequence[EncodedUser], batch_size: int = 128
 ) -> torch.Tensor:
     """u_long for each user (N, d), in input order; users with no items get H_0 (features)."""
     model.eval()
     out = torch.empty(len(users), model.cfg.d)
     for idx in length_batches(users, batch_size):
         b = collate([users[i] for i in idx])
-        hidden = model(b["items"], b["feats"], b["feat_offsets"])
-        out[idx] = model.u_long(hidden, b["lengths"])
+        out[idx] = model.encode_last(b["items"], b["feats"], b["feat_offsets"], b["lengths"])
     return out

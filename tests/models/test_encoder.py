@@ -44,6 +44,16 @@ def test_shapes_and_u_long_is_last_real_position():
     assert torch.allclose(u[0], h[0, 4]) and torch.allclose(u[1], h[1, 2])
 
 
+def test_encode_last_equals_u_long_of_the_full_forward():
+    m = _model()
+    b = _batch([[2, 3, 4, 5, 6, 7], [8], [], [9, 10, 11]], [[0], [3, 4], [5], [1]])
+    with torch.no_grad():
+        full = m.u_long(m(b["items"], b["feats"], b["feat_offsets"]), b["lengths"])
+        last = m.encode_last(b["items"], b["feats"], b["feat_offsets"], b["lengths"])
+    assert last.shape == full.shape == (4, CFG.d)
+    torch.testing.assert_close(last, full, atol=1e-5, rtol=1e-5)
+
+
 def test_causal_mask_later_items_never_change_earlier_outputs():
     m = _model()
     a = _batch([[2, 3, 4, 5, 6, 7]])
