@@ -34,7 +34,7 @@ class EngineConfig:
     dsie: DSIEConfig = field(default_factory=DSIEConfig)
     pco: PCOConfig = field(default_factory=PCOConfig)
     dsie_refit_every: int = 0  # 0: fit once (cycle 1), then re-assign only
-    max_keys: int = 20_000  # (group, C'_short) keys scored per cycle, most recent users first
+    max_keys: int = 20_000  # (group, C'_short) keys scored per cycle (`choose_keys`)
     min_warm_users: int = 20  # a first cycle waits until this many users have I'_long
     group_default_size: int = 20  # categories in a group's fallback row (> K = 10)
     seed: int = 0
@@ -177,16 +177,19 @@ def novel_table(
 ) -> tuple[list[TableRow], dict]:
     """The novel-category table of one cycle (pure over the models; no Kafka).
 
-    One row per distinct (group, C'_short) key among `contexts` (the first `max_keys` keys in
-    sorted order), generated, scored and filtered from the first context with that key, plus
+    One row per distinct (group, C'_short) key among `contexts` (at most `max_keys`, chosen by
+    `choose_keys`), generated, scored and filtered from the first context with that key, plus
     each group's fallback row on the key of the empty C'_short (`group_defaults`). When the
     default group has no row of its own, every group's scores are pooled into it so
     cold-start users always find one. Returns (rows, metrics).
     """
     keys: dict[tuple[int, tuple[str, ...]], UserContext] = {}
+    users: Counter = Counter()
     for ctx in contexts:
-        keys.setdefault((ctx.group, ctx.table_short), ctx)
-    chosen = sorted(keys)[:max_keys]
+        key = (ctx.group, ctx.table_short)
+        keys.setdefault(key, ctx)
+        users[key] += 1
+    chosen = choose_keys(users, max_keys)
     ctxs = [keys[k] for k in chosen]
     cands = generate(models, ctxs)
     use_rel = models.config.use_relevance
@@ -221,6 +224,21 @@ def novel_table(
         "aligned_share": sum(len(r) for r in kept) / n_cands if n_cands else 0.0,
         **diagnostics,
     }
+
+
+def choose_keys(users: Mapping[tuple[int, tuple[str, ...]], int], max_keys: int) -> list:
+    """The table keys to score when there are more than `max_keys`: the keys shared by the most
+    users first and, among keys with as many users, the groups in turn (each group's keys in
+    sorted order), so that every group gets key rows and not only the lowest group ids.
+    Returned sorted (the table's row order does not depend on the choice)."""
+    if len(users) <= max_keys:
+        return sorted(users)
+    by_group: dict[int, list] = defaultdict(list)
+    for key in sorted(users, key=lambda k: (-users[k], k)):
+        by_group[key[0]].append(key)
+    turn = {key: i for keys in by_group.values() for i, key in enumerate(keys)}
+    order = sorted(users, key=lambda k: (-users[k], turn[k], k))
+    return sorted(order[:max_keys])
 
 
 def row_diagnostics(

@@ -30,7 +30,7 @@ from models.lm.backbone import (
 )
 from models.lm.config import LMConfig, SFTSettings
 from models.lm.prompts import completion
-from models.lm.tokenizer import encode_checked, single_token_ids
+from models.lm.tokenizer import encode_all_checked, encode_checked, single_token_ids
 
 
 def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -78,7 +78,7 @@ class CategoryScorer:
         return torch.cat(chunks) if chunks else torch.empty(0, len(self.categories))
 
     def _fast(self, prompts: Sequence[str]) -> torch.Tensor:
-        ids = [encode_checked(self.tokenizer, p, add_special_tokens=True) for p in prompts]
+        ids = encode_all_checked(self.tokenizer, prompts, add_special_tokens=True)
         input_ids, mask = left_pad(ids, self.tokenizer.pad_token_id, self.device)
         logits = self.model(
             input_ids=input_ids, attention_mask=mask, position_ids=positions_from_mask(mask)
@@ -88,7 +88,7 @@ class CategoryScorer:
 
     def _generic(self, prompts: Sequence[str]) -> torch.Tensor:
         out = torch.empty(len(prompts), len(self.categories))
-        prompt_ids = [encode_checked(self.tokenizer, p, add_special_tokens=True) for p in prompts]
+        prompt_ids = encode_all_checked(self.tokenizer, prompts, add_special_tokens=True)
         rows = [(b, c) for b in range(len(prompts)) for c in range(len(self.categories))]
         for i in range(0, len(rows), self.batch_size):
             part = rows[i : i + self.batch_size]

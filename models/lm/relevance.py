@@ -28,7 +28,7 @@ from models.lm.backbone import (
     trainer_kwargs,
 )
 from models.lm.config import LMConfig, RewardSettings
-from models.lm.tokenizer import encode_checked
+from models.lm.tokenizer import encode_all_checked
 
 
 class RewardScorer:
@@ -59,7 +59,7 @@ class RewardScorer:
 
     def _batch(self, texts: Sequence[str]) -> np.ndarray:
         eos = self.tokenizer.eos_token
-        ids = [encode_checked(self.tokenizer, t + eos, add_special_tokens=True) for t in texts]
+        ids = encode_all_checked(self.tokenizer, [t + eos for t in texts], add_special_tokens=True)
         width = max(len(x) for x in ids)
         device = next(self.model.parameters()).device
         input_ids = torch.full((len(ids), width), self.tokenizer.pad_token_id, dtype=torch.long)

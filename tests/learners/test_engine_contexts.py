@@ -74,3 +74,15 @@ def test_group_rows_rank_by_lift_so_what_every_group_accepts_stops_leading_every
     pooled = {0: {"H": 3.6, "A": 1.2, "B": 0.5}}
     (row,) = group_defaults(pooled, {0: {"H": 4, "A": 1.5, "B": 0.9}}, 5, {}, lift=True)
     assert [c for c, _ in row.categories] == ["H", "A", "B"]
+
+
+def test_choose_keys_keeps_shared_keys_first_and_every_group_in_turn():
+    from learners.engine import choose_keys
+
+    users = {(0, ("a",)): 1, (0, ("b",)): 1, (0, ("c",)): 1, (1, ("a",)): 1, (2, ("z",)): 1}
+    users |= {(2, ("shared",)): 7}
+    assert choose_keys(users, 10) == sorted(users)  # under the cap: all of them
+    chosen = choose_keys(users, 3)
+    assert (2, ("shared",)) in chosen  # the key most users share comes first
+    assert {g for g, _ in chosen} == {0, 1, 2}  # then one key per group before any second
+    assert chosen == sorted(chosen) and len(chosen) == 3

@@ -68,3 +68,15 @@ def test_bad_category_names_rejected():
         build_tokenizer([])
     with pytest.raises(ValueError):
         build_tokenizer([" Drama"])
+
+
+def test_encoding_many_texts_at_once_equals_one_by_one():
+    from models.lm.tokenizer import encode_all_checked
+
+    tok = build_tokenizer(["Drama", "Comedy", "Sci-Fi"])
+    texts = ["<bos> Drama Comedy", "Sci-Fi", "Comedy Comedy Drama Sci-Fi"]
+    for special in (False, True):
+        assert encode_all_checked(tok, texts, special) == [
+            encode_checked(tok, t, special) for t in texts
+        ]
+    assert encode_all_checked(tok, []) == []
