@@ -8,7 +8,8 @@ In one run, on the same records:
    records over the time between its first and its last processed record (from /stats/);
 4. for reference, the events agent's own logic (`IngestProcessor`) without Faust or Kafka.
 
-Writes bench/results/ingest.json and prints events/s, both ceilings and worker/consume ratio.
+Writes bench/results/ingest.json and prints events/s, both ceilings, the worker/consume ratio
+(a line `ratio <number>`) and the load average it ran under.
 Usage: .venv/bin/python bench/ingest.py [--ml-100k DIR]   (needs `coea broker up`)
 """
 
@@ -223,6 +224,8 @@ def main() -> None:
     )
     print(f"agent logic only  {logic['events_per_s']:>10,.0f} events/s (no Faust, no Kafka)")
     print(f"worker / consume  {result['worker_over_consume']:>10.1%}   -> {args.out}")
+    print(f"ratio {result['worker_over_consume']:.4f}")
+    print(f"load average (1 min) {result['machine']['load_avg_1m']:.2f}")
 
 
 if __name__ == "__main__":
