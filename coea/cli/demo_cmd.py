@@ -18,7 +18,9 @@ from coea.settings import REPO_ROOT
 @click.option("--users", default=300, show_default=True, help="Synthetic users.")
 @click.option("--days", default=21, show_default=True, help="Simulated days of events.")
 @click.option("--cycles", default=3, show_default=True, help="Learner cycles to run.")
-@click.option("--categories", default=400, show_default=True, help="Synthetic categories.")
+@click.option(
+    "--n-categories", "categories", default=400, show_default=True, help="Synthetic categories."
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of data and models.")
 @click.option(
     "--out",

@@ -38,7 +38,8 @@ def pco() -> None:
 )
 @click.option("--out", default="var/pco", show_default=True, help="Artifact root (cycle folders).")
 @click.option(
-    "--mode",
+    "--categories",
+    "mode",
     type=click.Choice(["genre", "genre-combo"]),
     default="genre-combo",
     show_default=True,

@@ -272,7 +272,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--path", required=True, help="MovieLens folder (never copied)")
     p.add_argument("--out", default="var/pco-ml100k", help="artifact root")
     p.add_argument("--cycles", type=int, default=10)
-    p.add_argument("--mode", default="genre-combo", choices=["genre", "genre-combo"])
+    p.add_argument(
+        "--categories", dest="mode", default="genre-combo", choices=["genre", "genre-combo"]
+    )
     p.add_argument("--short-k", type=int, default=50, help="K: clicks in C_short (PCO steps)")
     p.add_argument("--dsie-short-k", type=int, default=10, help="K DSIE splits long/short with")
     p.add_argument(

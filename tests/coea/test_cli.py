@@ -56,3 +56,17 @@ def test_schema_validate_reports_line_numbers(tmp_path):
     result = CliRunner().invoke(cli, ["schemas", "validate", str(f)])
     assert result.exit_code == 1
     assert f"{f}:2: user_id: Field required" in result.output
+
+
+def test_the_category_mode_has_one_name_everywhere():
+    """Every command that reads MovieLens categories calls the choice `--categories`, with the
+    same two values; no command spells it another way."""
+    seen = {}
+    for path, cmd in _walk(cli, []):
+        for param in cmd.params:
+            opts = getattr(param, "opts", [])
+            if "--categories" in opts:
+                seen[" ".join(path)] = sorted(param.type.choices)
+            assert not {"--category-mode", "--mode"} & set(opts), (path, opts)
+    assert {"replay", "evaluate", "groups fit", "pco run"} <= set(seen), seen
+    assert all(choices == ["genre", "genre-combo"] for choices in seen.values()), seen
