@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from coea.cli.options import categories_option
 from coea.settings import REPO_ROOT
 
 DEFAULT_ML100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
@@ -152,12 +153,10 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
     default=5,
     help="Runs per method (seeds 0..N-1); the paper reports the mean of five.",
 )
-@click.option(
-    "--categories",
+@categories_option(
     "mode",
-    type=click.Choice(["genre", "genre-combo"]),
-    default="genre",
-    help="What a category is: a movie's first genre (sets use all its "
+    "genre",
+    "What a category is: a movie's first genre (sets use all its "
     "genres, see --first-genre-only) or its whole genre combination.",
 )
 @click.option(

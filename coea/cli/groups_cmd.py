@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from coea.cli.options import categories_option
+
 DATASETS = ("ml-100k", "ml-1m", "synthetic")
 
 
@@ -138,13 +140,8 @@ def groups() -> None:
 @click.option("--tau", default=5, show_default=True, help="Category click filter for I'_long.")
 @click.option("--click-threshold", default=4.0, show_default=True, help="Rating >= this = click.")
 @click.option("--short-k", default=10, show_default=True, help="Recent clicks forming I_short.")
-@click.option(
-    "--categories",
-    "category_mode",
-    type=click.Choice(["genre", "genre-combo"]),
-    default="genre",
-    show_default=True,
-    help="Category of a movie: first genre or genre combination.",
+@categories_option(
+    "category_mode", "genre", "Category of a movie: first genre or genre combination."
 )
 @click.option("--groups", "n_groups", default=50, show_default=True, help="M_N: max groups.")
 @click.option("--levels", default=4, show_default=True, help="RQ-VAE residual levels.")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from coea.cli.options import categories_option
+
 
 @click.group()
 def pco() -> None:
@@ -37,13 +39,10 @@ def pco() -> None:
     "--cycles", type=int, default=10, show_default=True, help="Closed-loop cycles after cycle 0."
 )
 @click.option("--out", default="var/pco", show_default=True, help="Artifact root (cycle folders).")
-@click.option(
-    "--categories",
+@categories_option(
     "mode",
-    type=click.Choice(["genre", "genre-combo"]),
-    default="genre-combo",
-    show_default=True,
-    help="Category of a movie: first genre (19) or genre combination (216 on ML-100K).",
+    "genre-combo",
+    "Category of a movie: first genre (19) or genre combination (216 on ML-100K).",
 )
 @click.option(
     "--short-k", type=int, default=50, show_default=True, help="K: clicks in C_short (PCO steps)."

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from coea.cli.options import categories_option
 from coea.settings import get_settings
 
 MAX_PROBLEMS_SHOWN = 20
@@ -155,12 +156,10 @@ def _publish(source: Source, publisher, speed: float, validate: bool, limit: int
     help="MovieLens: a rating >= this is a click, lower an exposure "
     "(default: setting click_threshold, 4).",
 )
-@click.option(
-    "--categories",
+@categories_option(
     "category_mode",
-    type=click.Choice(["genre", "genre-combo"]),
-    default=None,
-    help="MovieLens: c(item) = first genre, or all genres joined by '|' "
+    None,
+    "MovieLens: c(item) = first genre, or all genres joined by '|' "
     "(default: setting category_mode, genre).",
 )
 @click.option(
