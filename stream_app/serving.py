@@ -20,6 +20,7 @@ from coea import topics as spec
 from coea.table import serving_answer
 from stream_app.access import user_id_problem
 from stream_app.app import app
+from stream_app.routing import table_route
 from stream_app.tables import users_table
 from stream_app.topics import raw_topic
 
@@ -66,7 +67,7 @@ def lookup_user(user_id: str) -> dict[str, Any]:
 
 
 @app.page("/v1/novel-categories/{user_id}")
-@app.table_route(table=users_table, match_info="user_id")
+@table_route(users_table, "user_id")
 async def novel_categories_view(web: Any, request: Any, user_id: str) -> Any:
     """GET /v1/novel-categories/<user_id>: novel categories outside the user's C'_short
     (400 with the reason when the id is not one the event schema allows)."""

@@ -8,12 +8,13 @@ from coea.state import UserState
 from stream_app.access import user_id_problem
 from stream_app.agents.ingest import params
 from stream_app.app import app
+from stream_app.routing import table_route
 from stream_app.stats import stats
 from stream_app.tables import users_table
 
 
 @app.page("/state/{user_id}/")
-@app.table_route(table=users_table, match_info="user_id")
+@table_route(users_table, "user_id")
 async def user_state(web: Any, request: Any, user_id: str) -> Any:
     """GET /state/<user_id>/: the user's derived sequences and counters as JSON (404 if none,
     400 if the id is not one the event schema allows)."""
