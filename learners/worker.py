@@ -169,7 +169,6 @@ class Learner:
         probes = learner_probes.start(self)
         topic = TRAINING_WINDOWS.name(s)
         consumer = KafkaConsumer(
-            topic,
             bootstrap_servers=s.bootstrap_servers,
             group_id=s.learner_group_id,
             enable_auto_commit=False,
@@ -181,6 +180,7 @@ class Learner:
         )
         self.consumer = consumer
         try:
+            self._subscribe_when_known(consumer, topic)
             self._seek_after_assignment(consumer, topic)
             self._finish_unpublished()
             if self.cycle:
@@ -207,6 +207,18 @@ class Learner:
             if probes is not None:
                 probes.close()
         return {"cycle": self.cycle, "cycles_run": self.cycles_run, "records": self.store.records}
+
+    def _subscribe_when_known(self, consumer, topic: str, wait_s: float = 60.0) -> None:
+        """Subscribe once the broker's metadata names the topic's partitions. A group that
+        joins before then is handed no partition by the assignor and can stay without one
+        after the metadata arrives; a just-created topic takes a moment to appear."""
+        deadline = time.monotonic() + wait_s
+        while not consumer.partitions_for_topic(topic) and not self._stop:
+            if time.monotonic() > deadline:
+                self.echo(f"learner: topic {topic} has no partitions after {wait_s:.0f}s")
+                break
+            time.sleep(0.2)
+        consumer.subscribe([topic])
 
     def _seek_after_assignment(self, consumer, topic: str) -> None:
         deadline = time.monotonic() + 60
@@ -403,6 +415,7 @@ class Learner:
             previous_keys=self.prev_keys,
             default_group=manifest["default_group"],
             exclude_history=self.engine.config.pco.exclude_history,
+            fill_to=self.engine.config.pco.fill_to,
         )
         publish_version(recs, self.settings)
 
