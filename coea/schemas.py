@@ -186,6 +186,12 @@ class VersionMarker(_Record):
         description="Serving drops every category the user has clicked, not only C'_short "
         "(the learner's candidate rule).",
     )
+    fill_to: int = Field(
+        0,
+        ge=0,
+        description="Serving completes a key row shorter than this with the group's fallback "
+        "row, then the default group's (0: the first row that applies, alone).",
+    )
 
 
 TableRecord = Annotated[Union[NovelCategoryRow, VersionMarker], Field(discriminator="type")]

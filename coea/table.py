@@ -84,12 +84,14 @@ def version_records(
     previous_keys: Iterable[str] = (),
     default_group: int | None = None,
     exclude_history: bool = False,
+    fill_to: int = 0,
 ) -> list[tuple[str, bytes | None]]:
     """All (record key, value) pairs that publish one version, in publishing order.
 
     ``previous_keys`` are the table keys of the version before (their rows get tombstones);
     ``exclude_history`` goes into the marker: serving then drops every category the user has
-    clicked, not only C'_short.
+    clicked, not only C'_short; ``fill_to`` too: serving completes shorter rows from the
+    fallback rows up to that many categories.
     """
     out: list[tuple[str, bytes | None]] = []
     keys = set()
@@ -113,6 +115,7 @@ def version_records(
         ts=ts,
         default_group=default_group,
         exclude_history=exclude_history,
+        fill_to=fill_to,
     )
     out.append((MARKER_KEY, marker.to_bytes()))
     out += [(f"{slot_of(version - 1)}/{k}", None) for k in sorted(set(previous_keys))]
@@ -132,6 +135,7 @@ class TableView:
     cycle: int = -1
     default_group: int | None = None
     exclude_history: bool = False
+    fill_to: int = 0
     rows: dict[str, NovelCategoryRow] = field(default_factory=dict)
     _slots: dict[int, dict[str, NovelCategoryRow]] = field(default_factory=lambda: {0: {}, 1: {}})
 
@@ -168,6 +172,7 @@ class TableView:
         self.version, self.cycle, self.rows = marker.version, marker.cycle, rows
         self.default_group = marker.default_group
         self.exclude_history = marker.exclude_history
+        self.fill_to = marker.fill_to
         return True
 
     def lookup(self, group: int, short_set: Sequence[str]) -> NovelCategoryRow | None:
@@ -179,7 +184,13 @@ class TableView:
         """Categories for a user and the rule that gave them (see `resolve`); `clicked` (every
         category the user has clicked) is dropped when the version says so."""
         return resolve(
-            self.lookup, group, self.default_group, short_set, clicked, self.exclude_history
+            self.lookup,
+            group,
+            self.default_group,
+            short_set,
+            clicked,
+            self.exclude_history,
+            self.fill_to,
         )
 
 
@@ -190,6 +201,7 @@ def resolve(
     short_set: Sequence[str],
     clicked: Iterable[str] = (),
     exclude_history: bool = False,
+    fill_to: int = 0,
 ) -> tuple[list[CategoryScore], str]:
     """The serving rule: novel categories for a user, outside their C'_short and, when the
     served version's marker says `exclude_history`, outside every category in `clicked`.
@@ -197,21 +209,33 @@ def resolve(
     In order: the row of (group, C'_short) ("key"); the group's fallback row, i.e. its
     most-accepted categories on the key of the empty C'_short ("group"); the default group's
     fallback ("default"). A user with no group yet uses the default group (cold start).
-    Returns ([], "none") when no row applies.
+
+    With `fill_to` = 0 the first row with a category left answers alone; with `fill_to` = n
+    the rows after it complete the answer (each category once, in row order) until it holds
+    at least n categories or the rows run out. The rule named is the first row's. Returns
+    ([], "none") when no row applies.
     """
     cold = group is None
     if cold:
         group = default_group
-    recent = set(short_set) | (set(clicked) if exclude_history else set())
+    drop = set(short_set) | (set(clicked) if exclude_history else set())
     tries = (("key", group, short_set), ("group", group, ()), ("default", default_group, ()))
+    out: list[CategoryScore] = []
+    first: str | None = None
     for rule, g, s in tries:
-        if rule == "key" and not short_set:
+        if rule == "key" and not s:
             continue  # the empty C'_short key is the group's fallback row
         row = lookup(g, s) if g is not None else None
-        cats = [c for c in row.categories if c.category not in recent] if row else []
-        if cats:
-            return cats, "default" if cold else rule
-    return [], "none"
+        for c in row.categories if row else []:
+            if c.category not in drop:
+                drop.add(c.category)
+                out.append(c)
+                first = first or rule
+        if out and len(out) >= fill_to:
+            break
+    if not out:
+        return [], "none"
+    return out, "default" if cold else first
 
 
 def marker_of(raw: bytes | None) -> VersionMarker | None:
@@ -265,6 +289,7 @@ def serving_answer(
         short_set,
         clicked,
         marker is not None and marker.exclude_history,
+        marker.fill_to if marker else 0,
     )
     return {
         "user_id": user_id,

@@ -42,6 +42,7 @@ SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("coea-no-debias", "CoEA (w/o debias)", OURS),
     MethodSpec("coea-no-history-steps", "CoEA (w/o history steps)", OURS),
     MethodSpec("coea-no-group-lift", "CoEA (w/o group lift)", OURS),
+    MethodSpec("coea-no-fill", "CoEA (w/o row fill)", OURS),
     MethodSpec("coea", "CoEA", OURS),
     MethodSpec("coea-live", "CoEA (live)", OURS),
 )
@@ -58,6 +59,7 @@ PCO_METHODS = (
     "coea-no-debias",
     "coea-no-history-steps",
     "coea-no-group-lift",
+    "coea-no-fill",
 )
 CHEAP_METHODS = (
     "most-popular",

@@ -8,7 +8,7 @@ exploration path of categories per user; its final list is `blend(base, path)` w
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from evaluation.blend import BlendConfig, blend
 from evaluation.methods.base import EXPLORATION, Method
@@ -53,6 +53,22 @@ class SharedBase(Method):
         return self.method.recommend_items(users, k)
 
 
+def path_stats(
+    path: Mapping[str, Sequence[str]], users: Sequence[str], config: BlendConfig, k: int = 5
+) -> dict[str, float]:
+    """How full the users' paths are: mean length, share of empty paths, and share of paths
+    shorter than the exploration slots of the top k (the base then fills those slots)."""
+    if not users:
+        return {}
+    slots = sum(1 for s in config.explore_slots if s <= k)
+    lengths = [len(path.get(u, [])) for u in users]
+    return {
+        "mean_length": sum(lengths) / len(lengths),
+        "empty_share": sum(1 for n in lengths if n == 0) / len(lengths),
+        f"short_share@{k}": sum(1 for n in lengths if n < slots) / len(lengths),
+    }
+
+
 class ExplorationMethod(Method):
     """recommend = blend(base ranking, exploration path) with one fixed rule."""
 
@@ -84,7 +100,12 @@ class ExplorationMethod(Method):
         path = self.explore(users, min(2 * k, n_cats))  # spare ones replace duplicates
         lists = {u: blend(base[u], path.get(u, []), k, self.blend_config) for u in users}
         self.last_lists, self.last_paths = lists, path  # what the runner scored, for hooks
+        self.path_stats = path_stats(path, users, self.blend_config)
         return lists, path
+
+    def extras(self) -> dict:
+        stats = getattr(self, "path_stats", None)
+        return {"path": stats} if stats else {}
 
     def recommend(self, users: Sequence[str], k: int) -> dict[str, list[str]]:
         return self.recommend_with_paths(users, k)[0]

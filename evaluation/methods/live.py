@@ -152,4 +152,4 @@ class LiveCoEA(ExplorationMethod):
         return {u: self.paths.get(u, [])[:n] for u in users}
 
     def extras(self) -> dict:
-        return {"live": self.info} if self.info else {}
+        return {**super().extras(), **({"live": self.info} if self.info else {})}

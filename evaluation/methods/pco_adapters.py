@@ -75,6 +75,7 @@ PLANS = {
     "coea-no-debias": PCOPlan("no-debias", groups=True, periodic=True),
     "coea-no-history-steps": PCOPlan("no-history-steps", groups=True, periodic=True),
     "coea-no-group-lift": PCOPlan("no-group-lift", groups=True, periodic=True),
+    "coea-no-fill": PCOPlan("no-fill", groups=True, periodic=True),
 }
 #: PCOConfig fields an override may set directly (sweeps and experiments).
 CONFIG_OVERRIDES = {
@@ -272,9 +273,16 @@ class PCOMethod(ExplorationMethod):
         rows, metrics = novel_table(self.models, list(self.final_contexts.values()), default)
         self.table_metrics = metrics
         view = TableView()
-        exclude = self.models.config.exclude_history
+        cfg = self.models.config
         records = version_records(
-            rows, 1, 0, "in-process", 0, default_group=default, exclude_history=exclude
+            rows,
+            1,
+            0,
+            "in-process",
+            0,
+            default_group=default,
+            exclude_history=cfg.exclude_history,
+            fill_to=cfg.fill_to,
         )
         for key, value in records:
             view.apply(key, value)
@@ -308,7 +316,9 @@ class PCOMethod(ExplorationMethod):
         return out
 
     def extras(self) -> dict:
-        out: dict = {"rounds": self.curve} if self.curve else {}
+        out: dict = super().extras()
+        if self.curve:
+            out["rounds"] = self.curve
         if self.served_by_rule:
             out["served_by_rule"] = dict(self.served_by_rule)
         if self.table_metrics:

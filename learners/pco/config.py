@@ -24,6 +24,7 @@ ABLATIONS = (
     "no-debias",
     "no-history-steps",
     "no-group-lift",
+    "no-fill",
 )
 
 
@@ -115,6 +116,13 @@ class PCOConfig:
             "its keys accept them than all keys do (False: by summed acceptance)."
         },
     )
+    fill_to: int = field(
+        default=10,
+        metadata={
+            "help": "Serving completes a key row with fewer categories than this from the "
+            "group's fallback row, then the default group's (0: the key row alone)."
+        },
+    )
     use_long_term: bool = field(default=True, metadata={"help": "False: ablation w/o long-term."})
     use_short_term: bool = field(default=True, metadata={"help": "False: ablation w/o short-term."})
     use_relevance: bool = field(
@@ -154,6 +162,7 @@ class PCOConfig:
             "no-debias": {"debias": 0.0},
             "no-history-steps": {"step_source": "recent"},
             "no-group-lift": {"group_lift": False},
+            "no-fill": {"fill_to": 0},
         }[name]
         return dataclasses.replace(self, **changes)
 

@@ -148,6 +148,35 @@ def test_history_exclusion_follows_the_version_marker():
     assert ([c.category for c in cats], rule) == (["F"], "group")
 
 
+def test_a_short_key_row_is_completed_from_the_fallback_rows_when_the_marker_says_so():
+    row = TableRow(1, ("A",), (("C", 0.9), ("D", 0.8)))
+    group_row = TableRow(1, (), (("D", 1.0), ("F", 0.5), ("A", 0.4)))
+    default_row = TableRow(2, (), (("G", 1.0), ("F", 0.3)))
+    rows = [row, group_row, default_row]
+    cases = {  # fill_to -> (served for a user whose recent set is A and who clicked C, rule)
+        0: (["D"], "key"),
+        2: (["D", "F"], "key"),
+        5: (["D", "F", "G"], "key"),  # every row used; D, F and A not twice, A is recent
+    }
+    for fill_to, expected in cases.items():
+        view = TableView()
+        _feed(
+            view,
+            version_records(
+                rows, 1, 1, "m", 0, default_group=2, exclude_history=True, fill_to=fill_to
+            ),
+        )
+        assert view.fill_to == fill_to
+        cats, rule = view.serve(1, ["A"], clicked=["C", "A"])
+        assert ([c.category for c in cats], rule) == expected
+    # a cold-start user: the default row once, however large fill_to is
+    cats, rule = view.serve(None, [], clicked=[])
+    assert ([c.category for c in cats], rule) == (["G", "F"], "default")
+    # the key row empty after exclusion: the group's row answers and names the rule
+    cats, rule = view.serve(1, ["A"], clicked=["C", "D"])
+    assert ([c.category for c in cats], rule) == (["F", "G"], "group")
+
+
 def test_key_short_set_is_the_stream_states_short_set():
     from coea.state import UserState
     from coea.table import key_short_set

@@ -56,11 +56,15 @@ def expected(table: dict, group: int, short_set: list[str], clicked: list[str]) 
     recent = set(short_set) | (set(clicked) if table["marker"].get("exclude_history") else set())
     tries = [(group, short_set)] if short_set else []
     tries += [(group, []), (table["marker"]["default_group"], [])]
-    for g, s in tries:
-        cats = [c for c in table["rows"].get(key_of(g, s), []) if c not in recent]
-        if cats:
-            return cats
-    return []
+    out: list[str] = []
+    for g, s in tries:  # the first row with a category left, completed up to fill_to
+        for c in table["rows"].get(key_of(g, s), []):
+            if c not in recent:
+                recent.add(c)
+                out.append(c)
+        if out and len(out) >= table["marker"].get("fill_to", 0):
+            break
+    return out
 
 
 def test_replay_learn_publish_serve(kafka_env, ml100k, tmp_path):
