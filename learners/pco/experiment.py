@@ -36,6 +36,7 @@ from learners.pco.data import (
     split_users,
 )
 from learners.pco.metrics import compare_to_most_popular, evaluate, long_tail
+from learners.pco.options import add_arguments
 from learners.pco.state import bootstrap, load_models
 from models.lm.relevance import pairwise_accuracy
 
@@ -267,60 +268,8 @@ def build_config(args: argparse.Namespace) -> PCOConfig:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", default="ml-100k", choices=["ml-100k", "ml-1m"])
-    p.add_argument("--path", required=True, help="MovieLens folder (never copied)")
-    p.add_argument("--out", default="var/pco-ml100k", help="artifact root")
-    p.add_argument("--cycles", type=int, default=10)
-    p.add_argument(
-        "--categories", dest="mode", default="genre-combo", choices=["genre", "genre-combo"]
-    )
-    p.add_argument("--short-k", type=int, default=50, help="K: clicks in C_short (PCO steps)")
-    p.add_argument("--dsie-short-k", type=int, default=10, help="K DSIE splits long/short with")
-    p.add_argument(
-        "--train-short-k", type=int, default=0, help="window of cycle 0's SFT/reward steps (0: all)"
-    )
-    p.add_argument("--tau", type=int, default=5, help="DSIE I'_long filter")
-    p.add_argument("--groups", type=int, default=50, help="DSIE groups M_N")
-    p.add_argument(
-        "--groups-artifact", default=None, help="saved DSIE folder to load instead of fitting"
-    )
-    p.add_argument("--no-dsie", action="store_true", help="no groups/profiles (group -1)")
-    p.add_argument("--dsie-tiny", action="store_true", help="DSIEConfig.tiny (fast, for tests)")
-    p.add_argument("--holdout", type=float, default=0.1, help="share of held-out users")
-    p.add_argument(
-        "--start-share", type=float, default=1.0, help="ratings seen by cycle 0 (1.0: static D)"
-    )
-    p.add_argument("--max-users", type=int, default=0, help="first N users only (0: all)")
-    p.add_argument("--alpha", type=float, default=0.4, help="KL weight (eq. 17)")
-    p.add_argument("--beta", type=float, default=0.1, help="DPO beta (eq. 16)")
-    p.add_argument("--fraction", type=float, default=0.01, help="share of D_k per cycle (eq. 15)")
-    p.add_argument("--min-samples", type=int, default=128, help="minimum contexts per cycle")
-    p.add_argument("--m-candidates", type=int, default=10, help="M: candidates per user")
-    p.add_argument("--dpo-lr", type=float, default=None, help="override the DPO learning rate")
-    p.add_argument("--sft-epochs", type=float, default=None)
-    p.add_argument("--reward-epochs", type=float, default=None)
-    p.add_argument("--checkpoint", default=None, help="local HF checkpoint folder for both LLMs")
-    p.add_argument(
-        "--device", choices=("cpu", "cuda"), default="cpu", help="where the trainers run"
-    )
-    p.add_argument(
-        "--ablation", default="none", choices=["none", "no-long", "no-short", "no-rllm", "no-kl"]
-    )
-    p.add_argument(
-        "--compare-kl", action="store_true", help="also run the same cycles with alpha=0"
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--reuse-cycle0", action="store_true", help="load OUT/cycle0 if complete (same settings!)"
-    )
-    p.add_argument("--json", default=None, help="write the results JSON here")
-    p.add_argument("--png", default=None, help="write the plot here")
-    p.add_argument("--progress", action="store_true", help="show inner progress bars")
-    p.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads (tiny models: 1 is fastest)"
-    )
-    return p
+    """The experiment's command line: every option of `learners.pco.options.OPTIONS`."""
+    return add_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
 
 
 def run(args: argparse.Namespace, command: str) -> dict:
