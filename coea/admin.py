@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from coea.security import kafka_python_options
@@ -60,8 +61,14 @@ def create_topics(
         admin.close()
 
 
-def describe_topic_configs(names: list[str], settings: Settings | None = None) -> dict[str, dict]:
-    """Cleanup policy and partition count of existing topics (for status and tests)."""
+def describe_topic_configs(
+    names: list[str], settings: Settings | None = None, settle_s: float = 10.0
+) -> dict[str, dict]:
+    """Cleanup policy and partition count of existing topics (for status and tests).
+
+    A topic created moments ago can be described with no partitions (or an error code)
+    until its leaders are elected: such answers are asked again for up to `settle_s`.
+    """
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
 
@@ -73,7 +80,14 @@ def describe_topic_configs(names: list[str], settings: Settings | None = None) -
     )
     try:
         out: dict[str, dict] = {n: {} for n in names}
-        for meta in admin.describe_topics(names):
+        deadline = time.monotonic() + settle_s
+        while True:
+            metas = admin.describe_topics(names)
+            settled = all(m.get("error_code", 0) == 0 and m["partitions"] for m in metas)
+            if settled or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        for meta in metas:
             out[meta["name"]]["partitions"] = len(meta["partitions"])
         resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
         configs = admin.describe_configs(resources)["topic"]
