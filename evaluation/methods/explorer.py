@@ -77,6 +77,7 @@ class ExplorationMethod(Method):
     def __init__(self, provider: BaseProvider, blend_config: BlendConfig | None = None) -> None:
         self.provider = provider
         self.blend_config = blend_config or BlendConfig()
+        self.path_stats: dict[str, float] = {}  # of the last scored paths (`path_stats`)
 
     def fit(self, train: TrainSplit, seed: int) -> None:
         self.train = train
@@ -104,8 +105,7 @@ class ExplorationMethod(Method):
         return lists, path
 
     def extras(self) -> dict:
-        stats = getattr(self, "path_stats", None)
-        return {"path": stats} if stats else {}
+        return {"path": dict(self.path_stats)} if self.path_stats else {}
 
     def recommend(self, users: Sequence[str], k: int) -> dict[str, list[str]]:
         return self.recommend_with_paths(users, k)[0]

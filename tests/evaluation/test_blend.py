@@ -36,3 +36,14 @@ def test_blend_is_distinct_and_prefix_consistent(base, path, k) -> None:
     assert len(out) == len(set(out)) <= k
     assert set(out) <= set(base) | set(path)
     assert blend(base, path, 10)[:k] == out
+
+
+def test_path_stats_count_paths_shorter_than_the_exploration_slots_of_the_top_k():
+    from evaluation.methods.explorer import path_stats
+
+    paths = {"a": ["x", "y", "z"], "b": ["x"], "c": []}  # "d" has no path at all
+    stats = path_stats(paths, ["a", "b", "c", "d"], BlendConfig())  # slots 2 and 4 in the top 5
+    assert stats == {"mean_length": 1.0, "empty_share": 0.5, "short_share@5": 0.75}
+    one_slot = path_stats(paths, ["a", "b", "c", "d"], BlendConfig((2, 6)))
+    assert one_slot["short_share@5"] == 0.5  # only the empty paths miss the one slot
+    assert path_stats(paths, [], BlendConfig()) == {}
