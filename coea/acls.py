@@ -92,7 +92,7 @@ def apply(settings: Settings) -> int:
 
     from coea.security import kafka_python_options
 
-    wanted = grants(settings.topic_prefix, settings.learner_group_id)
+    wanted = grants(settings.topic_prefix, settings.learner_group)
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers,
         client_id="coea-acls",

@@ -152,7 +152,11 @@ class Settings(BaseSettings):
     seed: int = Field(0, description="Global random seed.")
 
     # --- learner (coea learner) -----------------------------------------------------------
-    learner_group_id: str = Field("coea-learner", description="Consumer group of the learner.")
+    learner_group_id: str | None = Field(
+        None,
+        description="Consumer group of the learner (default: <topic_prefix>-learner, so "
+        "deployments that share a broker under different prefixes never share a group).",
+    )
     learner_cycle_windows: int = Field(
         4, description="Run a cycle every N complete training windows."
     )
@@ -210,6 +214,11 @@ class Settings(BaseSettings):
         description="The learner's /healthz fails when its poll loop has not turned for this "
         "long outside a cycle.",
     )
+
+    @property
+    def learner_group(self) -> str:
+        """The learner's consumer group: `learner_group_id`, or `<topic_prefix>-learner`."""
+        return self.learner_group_id or f"{self.topic_prefix}-learner"
 
     @property
     def bootstrap_servers(self) -> str:

@@ -170,7 +170,7 @@ class Learner:
         topic = TRAINING_WINDOWS.name(s)
         consumer = KafkaConsumer(
             bootstrap_servers=s.bootstrap_servers,
-            group_id=s.learner_group_id,
+            group_id=s.learner_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=10_000,
@@ -212,23 +212,47 @@ class Learner:
         """Subscribe once the broker's metadata names the topic's partitions. A group that
         joins before then is handed no partition by the assignor and can stay without one
         after the metadata arrives; a just-created topic takes a moment to appear."""
+        from kafka import ConsumerRebalanceListener
+
         deadline = time.monotonic() + wait_s
         while not consumer.partitions_for_topic(topic) and not self._stop:
             if time.monotonic() > deadline:
                 self.echo(f"learner: topic {topic} has no partitions after {wait_s:.0f}s")
                 break
             time.sleep(0.2)
-        consumer.subscribe([topic])
+        learner = self
 
-    def _seek_after_assignment(self, consumer, topic: str) -> None:
-        deadline = time.monotonic() + 60
-        while not consumer.assignment() and time.monotonic() < deadline and not self._stop:
-            consumer.poll(timeout_ms=200, max_records=1)
-        for tp in consumer.assignment():
+        class _SeekOnAssign(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                pass
+
+            def on_partitions_assigned(self, assigned):
+                learner._seek_assigned(consumer, assigned)
+
+        consumer.subscribe([topic], listener=_SeekOnAssign())
+
+    def _seek_assigned(self, consumer, assigned) -> None:
+        """Position each assigned partition where the learner's own offsets say (the cycle
+        manifest is the source of truth), or at its beginning; runs on every assignment, so
+        a late one after a slow group join starts in the right place too."""
+        for tp in assigned:
             if tp.partition in self.offsets:
                 consumer.seek(tp, self.offsets[tp.partition])
             else:
                 consumer.seek_to_beginning(tp)
+
+    def _seek_after_assignment(self, consumer, topic: str, wait_s: float = 60.0) -> None:
+        """Wait for the first assignment (the listener positions it), saying so when the group
+        join is slow: another live member of the same group makes the join wait for it."""
+        deadline = time.monotonic() + wait_s
+        while not consumer.assignment() and time.monotonic() < deadline and not self._stop:
+            consumer.poll(timeout_ms=200, max_records=1)
+        if not consumer.assignment() and not self._stop:
+            self.echo(
+                f"learner: no partition of {topic} assigned after {wait_s:.0f}s in group "
+                f"{self.settings.learner_group}; waiting on (is another member of the group "
+                "busy?)"
+            )
 
     def _done(self) -> bool:
         return bool(self.until_cycle) and self.cycle >= self.until_cycle

@@ -117,6 +117,6 @@ def status(as_json: bool, timeout: float, dlq_scan: int) -> None:
     settings = get_settings()
     if not answers(settings):
         raise click.ClickException(f"no Kafka broker answers at {settings.bootstrap_servers}")
-    groups = {app_id(settings): "worker", settings.learner_group_id: "learner"}
+    groups = {app_id(settings): "worker", settings.learner_group: "learner"}
     report = gather(settings, groups, timeout_s=timeout, dlq_scan=dlq_scan)
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_text(report))

@@ -25,6 +25,14 @@ def test_environment_overrides(monkeypatch):
     assert s.bootstrap_servers.endswith(":19092") and s.tau == 3
 
 
+def test_learner_group_follows_the_prefix(monkeypatch):
+    monkeypatch.delenv("COEA_LEARNER_GROUP_ID", raising=False)
+    a = Settings(topic_prefix="a")
+    b = a.model_copy(update={"topic_prefix": "b"})
+    assert (a.learner_group, b.learner_group) == ("a-learner", "b-learner")
+    assert Settings(topic_prefix="a", learner_group_id="shared").learner_group == "shared"
+
+
 def test_config_file(monkeypatch, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('tau = 7\ntopic_prefix = "prod"\n')
