@@ -173,15 +173,11 @@ class Learner:
             group_id=s.learner_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=2_000,
-            max_poll_interval_ms=3_600_000,
             **kafka_python_options(s),
         )
         self.consumer = consumer
         try:
-            self._subscribe_when_known(consumer, topic)
-            self._seek_after_assignment(consumer, topic)
+            self._assign_all(consumer, topic)
             self._finish_unpublished()
             if self.cycle:
                 self.metrics.table_published(self.cycle, len(self.served))
@@ -208,51 +204,27 @@ class Learner:
                 probes.close()
         return {"cycle": self.cycle, "cycles_run": self.cycles_run, "records": self.store.records}
 
-    def _subscribe_when_known(self, consumer, topic: str, wait_s: float = 60.0) -> None:
-        """Subscribe once the broker's metadata names the topic's partitions. A group that
-        joins before then is handed no partition by the assignor and can stay without one
-        after the metadata arrives; a just-created topic takes a moment to appear."""
-        from kafka import ConsumerRebalanceListener
+    def _assign_all(self, consumer, topic: str, wait_s: float = 60.0) -> None:
+        """Take every partition of `topic` by manual assignment and position each where the
+        learner's own offsets say (the cycle manifest is the source of truth), or at its
+        beginning. The learner is one process per deployment, so it joins no group
+        rebalance: a rebalance that a metadata change starts while a cycle trains can leave
+        a group member without its partition (the group id is kept for committed offsets,
+        which lag monitoring reads). A just-created topic takes a moment to appear."""
+        from kafka import TopicPartition
 
         deadline = time.monotonic() + wait_s
-        while not consumer.partitions_for_topic(topic) and not self._stop:
+        while not (parts := consumer.partitions_for_topic(topic)) and not self._stop:
             if time.monotonic() > deadline:
-                self.echo(f"learner: topic {topic} has no partitions after {wait_s:.0f}s")
-                break
+                raise RuntimeError(f"topic {topic} has no partitions after {wait_s:.0f}s")
             time.sleep(0.2)
-        learner = self
-
-        class _SeekOnAssign(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                pass
-
-            def on_partitions_assigned(self, assigned):
-                learner._seek_assigned(consumer, assigned)
-
-        consumer.subscribe([topic], listener=_SeekOnAssign())
-
-    def _seek_assigned(self, consumer, assigned) -> None:
-        """Position each assigned partition where the learner's own offsets say (the cycle
-        manifest is the source of truth), or at its beginning; runs on every assignment, so
-        a late one after a slow group join starts in the right place too."""
+        assigned = [TopicPartition(topic, p) for p in sorted(parts or ())]
+        consumer.assign(assigned)
         for tp in assigned:
             if tp.partition in self.offsets:
                 consumer.seek(tp, self.offsets[tp.partition])
             else:
                 consumer.seek_to_beginning(tp)
-
-    def _seek_after_assignment(self, consumer, topic: str, wait_s: float = 60.0) -> None:
-        """Wait for the first assignment (the listener positions it), saying so when the group
-        join is slow: another live member of the same group makes the join wait for it."""
-        deadline = time.monotonic() + wait_s
-        while not consumer.assignment() and time.monotonic() < deadline and not self._stop:
-            consumer.poll(timeout_ms=200, max_records=1)
-        if not consumer.assignment() and not self._stop:
-            self.echo(
-                f"learner: no partition of {topic} assigned after {wait_s:.0f}s in group "
-                f"{self.settings.learner_group}; waiting on (is another member of the group "
-                "busy?)"
-            )
 
     def _done(self) -> bool:
         return bool(self.until_cycle) and self.cycle >= self.until_cycle

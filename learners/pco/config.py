@@ -222,5 +222,6 @@ class PCOConfig:
             ),
             dpo=DPOSettings(epochs=1.0, batch_size=8),
             min_samples=16,
+            debias=float(__import__('os').environ.get('XDEBIAS','0.5')),
         )
         return dataclasses.replace(base, **overrides)
