@@ -10,6 +10,7 @@ Seeds are derived from (seed, cycle), so a cycle re-run after a crash gives the 
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import Counter, defaultdict
@@ -284,13 +285,16 @@ def group_defaults(
     any C'_short); scores normalised to the best.
 
     With `lift` (and `n_keys`, the keys scored per group), a group with keys of its own ranks
-    its accepted categories by how much more its keys accept them than all keys do: the mean
-    aligned score over the group's keys minus the mean over every key. Categories every group
-    accepts then stop filling every group's row; the group's own ones lead it. A pooled
-    default group (no keys of its own) keeps the plain ranking.
+    its accepted categories by how many times more its keys accept them than all keys do:
+    log((a_g + e) / (a + e)), a_g the mean aligned score over the group's keys, a the mean
+    over every key, e = 1 / (all keys) (one key's acceptance, so a category one key accepted
+    once does not lead on noise). Categories many groups accept then stop filling every
+    group's row; the group's own ones lead it. A pooled default group (no keys of its own)
+    keeps the plain ranking.
     """
     n_keys = n_keys if lift and n_keys else {}
     total = sum(n_keys.values())
+    smooth = 1.0 / total if total else 1.0
     overall: dict[str, float] = defaultdict(float)  # summed over the groups with keys
     for group in n_keys:
         for c, v in aligned[group].items():
@@ -302,7 +306,7 @@ def group_defaults(
         def order(c: str, group: int = group, own: int = own) -> tuple:
             acc = aligned[group].get(c, 0.0)
             if own and acc:  # accepted by the group's keys: by lift first
-                return (0, overall[c] - acc / own, c)
+                return (0, -math.log((acc / own + smooth) / (overall[c] + smooth)), c)
             return (1, -acc, -scored[group][c], c)
 
         rank = sorted(scored[group], key=order)[:size]

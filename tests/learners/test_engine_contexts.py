@@ -76,6 +76,21 @@ def test_group_rows_rank_by_lift_so_what_every_group_accepts_stops_leading_every
     assert [c for c, _ in row.categories] == ["H", "A", "B"]
 
 
+def test_group_rows_lead_with_what_only_the_group_accepts_over_what_many_groups_accept():
+    from learners.engine import group_defaults
+
+    # four groups of two keys: "W" accepted by both keys of groups 0-2, "S" by one key of
+    # group 0 only, and less strongly; the difference of means would put W first in group 0
+    aligned = {0: {"W": 1.8, "S": 0.55}, 1: {"W": 1.8}, 2: {"W": 1.8}, 3: {"X": 0.9}}
+    scored = {g: dict(a) for g, a in aligned.items()}
+    n_keys = {0: 2, 1: 2, 2: 2, 3: 2}
+    rows = {
+        r.group: [c for c, _ in r.categories]
+        for r in group_defaults(aligned, scored, 5, n_keys, lift=True)
+    }
+    assert rows[0] == ["S", "W"] and rows[1] == ["W"] and rows[3] == ["X"]
+
+
 def test_choose_keys_keeps_shared_keys_first_and_every_group_in_turn():
     from learners.engine import choose_keys
 
