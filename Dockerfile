@@ -2,6 +2,7 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
+COPY app app
 COPY coea coea
 COPY stream_app stream_app
 COPY learners learners

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from coea.cli.main import COMMANDS
+from app.cli.main import COMMANDS
 from coea.settings import REPO_ROOT, Settings
 
 

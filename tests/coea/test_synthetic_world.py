@@ -227,7 +227,7 @@ def test_report_shows_the_oracle_beside_the_ground_truth_table():
 
 
 def test_replay_synthetic_world_option(tmp_path):
-    from coea.cli.replay_cmd import replay
+    from app.cli.replay_cmd import replay
     from coea.data.events_io import read_jsonl
 
     args = ["--synthetic", "--users", "20", "--days", "2", "--n-categories", "60"]

@@ -185,7 +185,7 @@ def test_blended_list_follows_the_blend_rule(neighbour_split, cls) -> None:
 
 
 def test_registered_as_cheap_exploration_baselines() -> None:
-    from coea.cli.evaluate_cmd import _parse_methods
+    from app.cli.evaluate_cmd import _parse_methods
 
     names = [s.name for s in SPECS]
     for name, label in (("unseen-popular", "UnseenPop"), ("neighbour-unseen", "NeighbourUnseen")):

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from coea.cli.pco_cmd import pco
+from app.cli.pco_cmd import pco
 from learners.pco import artifacts
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from coea.cli.groups_cmd import groups, similarity_report, subset_size
+from app.cli.groups_cmd import groups, similarity_report, subset_size
 
 pytestmark = pytest.mark.slow  # each test fits a small DSIE
 

@@ -6,7 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from coea.cli.main import COMMANDS, cli
+from app.cli.main import COMMANDS, cli
 
 
 def _walk(cmd: click.Command, path: list[str]):

@@ -148,7 +148,7 @@ def test_synthetic_reports_acceptance_against_the_latent_accept_sets(tmp_path: P
 def test_methods_help_names_every_registered_method():
     from click.testing import CliRunner
 
-    from coea.cli.evaluate_cmd import evaluate
+    from app.cli.evaluate_cmd import evaluate
     from evaluation.methods import SPECS
 
     text = " ".join(CliRunner().invoke(evaluate, ["--help"], terminal_width=400).output.split())

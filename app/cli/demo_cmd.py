@@ -54,7 +54,7 @@ def demo(
     baseline on the same users, overall and per cycle; a plot) and stops the processes it
     started.
     """
-    from coea.cli.replay_cmd import replay_world_config
+    from app.cli.replay_cmd import replay_world_config
     from coea.data.synthetic import SyntheticWorld
     from coea.live import LiveSystem
 

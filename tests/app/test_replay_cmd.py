@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from coea.cli.replay_cmd import replay
+from app.cli.replay_cmd import replay
 from coea.data.events_io import read_jsonl
 from coea.schemas import ClickEvent
 

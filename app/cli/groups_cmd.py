@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from coea.cli.options import categories_option
+from app.cli.options import categories_option
 
 DATASETS = ("ml-100k", "ml-1m", "synthetic")
 

@@ -11,19 +11,19 @@ import click
 
 #: name -> "module:attribute" of a click command or group.
 COMMANDS: dict[str, str] = {
-    "broker": "coea.cli.broker_cmd:broker",
-    "topics": "coea.cli.topics_cmd:topics",
-    "schemas": "coea.cli.schemas_cmd:schemas",
-    "smoke": "coea.cli.smoke_cmd:smoke",
-    "worker": "coea.cli.worker_cmd:worker",
-    "replay": "coea.cli.replay_cmd:replay",
-    "state": "coea.cli.state_cmd:state",
-    "groups": "coea.cli.groups_cmd:groups",
-    "pco": "coea.cli.pco_cmd:pco",
-    "learner": "coea.cli.learner_cmd:learner",
-    "evaluate": "coea.cli.evaluate_cmd:evaluate",
-    "demo": "coea.cli.demo_cmd:demo",
-    "status": "coea.cli.status_cmd:status",
+    "broker": "app.cli.broker_cmd:broker",
+    "topics": "app.cli.topics_cmd:topics",
+    "schemas": "app.cli.schemas_cmd:schemas",
+    "smoke": "app.cli.smoke_cmd:smoke",
+    "worker": "app.cli.worker_cmd:worker",
+    "replay": "app.cli.replay_cmd:replay",
+    "state": "app.cli.state_cmd:state",
+    "groups": "app.cli.groups_cmd:groups",
+    "pco": "app.cli.pco_cmd:pco",
+    "learner": "app.cli.learner_cmd:learner",
+    "evaluate": "app.cli.evaluate_cmd:evaluate",
+    "demo": "app.cli.demo_cmd:demo",
+    "status": "app.cli.status_cmd:status",
 }
 
 

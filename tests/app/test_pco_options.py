@@ -8,8 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from coea.cli.pco_cmd import experiment_args, pco
-from coea.cli.pco_cmd import run as run_cmd
+from app.cli.pco_cmd import experiment_args, pco
+from app.cli.pco_cmd import run as run_cmd
 from learners.pco.experiment import parser
 from learners.pco.options import OPTIONS
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from coea.cli.options import categories_option
+from app.cli.options import categories_option
 from coea.settings import get_settings
 
 MAX_PROBLEMS_SHOWN = 20

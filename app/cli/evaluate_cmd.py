@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from coea.cli.options import categories_option
+from app.cli.options import categories_option
 from coea.settings import REPO_ROOT
 
 DEFAULT_ML100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
