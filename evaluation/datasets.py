@@ -11,7 +11,14 @@ import importlib.util
 from collections.abc import Iterable
 from pathlib import Path
 
-from coea.data.movielens import ItemInfo, Rating, RatingLog, ReadProblem, load_ml_1m, load_ml_100k
+from coea.data.movielens import (
+    MOVIELENS,
+    ItemInfo,
+    Rating,
+    RatingLog,
+    ReadProblem,
+    load_movielens,
+)
 
 DATASETS = ("ml-100k", "ml-1m", "jsonl", "synthetic")
 
@@ -116,10 +123,8 @@ def load_dataset(
         world: the synthetic world, longtail | popular (coea.data.synthetic; not used by
             the other datasets); pass the same to `ground_truth`.
     """
-    if name == "ml-100k":
-        return load_ml_100k(_need(path, name))
-    if name == "ml-1m":
-        return load_ml_1m(_need(path, name))
+    if name in MOVIELENS:
+        return load_movielens(name, _need(path, name))
     if name == "jsonl":
         return _jsonl_log(_need(path, name))
     if name == "synthetic":

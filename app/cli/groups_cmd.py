@@ -25,12 +25,12 @@ def load_users(dataset: str, path: str | None, data: dict):
         g = data["synthetic_groups"]
         pop = planted_population(data["synthetic_users"], g, max(18, 3 * g), seed=data["seed"])
         return pop.users, pop.item_categories, pop.labels
-    from coea.data.movielens import load_ml_1m, load_ml_100k
+    from coea.data.movielens import load_movielens
     from coea.data.sequences import ml_user_sequences
 
     if not path:
         raise click.UsageError(f"--path is required for --dataset {dataset}")
-    log = (load_ml_100k if dataset == "ml-100k" else load_ml_1m)(path)
+    log = load_movielens(dataset, path)
     histories = ml_user_sequences(
         log, data["tau"], data["click_threshold"], data["short_k"], data["mode"]
     )

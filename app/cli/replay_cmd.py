@@ -29,9 +29,9 @@ class Source:
 
 def _movielens(kind: str, root: Path, click_threshold: float, mode: str) -> Source:
     from coea.data.events_io import ml_catalogue, ml_events
-    from coea.data.movielens import load_ml_1m, load_ml_100k
+    from coea.data.movielens import load_movielens
 
-    log = (load_ml_100k if kind == "ml-100k" else load_ml_1m)(root)
+    log = load_movielens(kind, root)
     problems = [str(p) for p in log.problems]
     return Source(
         log.name,

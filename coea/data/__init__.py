@@ -5,6 +5,24 @@
 - `synthetic`: the seeded synthetic generator (built-in default data).
 """
 
-from coea.data.movielens import ItemInfo, Rating, RatingLog, ReadProblem, load_ml_1m, load_ml_100k
+from coea.data.movielens import (
+    MOVIELENS,
+    ItemInfo,
+    Rating,
+    RatingLog,
+    ReadProblem,
+    load_ml_1m,
+    load_ml_100k,
+    load_movielens,
+)
 
-__all__ = ["ItemInfo", "Rating", "RatingLog", "ReadProblem", "load_ml_100k", "load_ml_1m"]
+__all__ = [
+    "MOVIELENS",
+    "ItemInfo",
+    "Rating",
+    "RatingLog",
+    "ReadProblem",
+    "load_ml_100k",
+    "load_ml_1m",
+    "load_movielens",
+]

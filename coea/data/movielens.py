@@ -174,3 +174,15 @@ def load_ml_1m(root: str | Path) -> RatingLog:
         if r is not None:
             ratings.append(r)
     return RatingLog("ml-1m", _sorted(ratings), items, users, problems)
+
+
+MOVIELENS = ("ml-100k", "ml-1m")
+
+
+def load_movielens(name: str, root: str | Path) -> RatingLog:
+    """The MovieLens set called `name` (one of MOVIELENS) from its folder: the one place that
+    maps a dataset name to its reader."""
+    readers = {"ml-100k": load_ml_100k, "ml-1m": load_ml_1m}
+    if name not in readers:
+        raise ValueError(f"unknown MovieLens set {name!r}; expected one of {MOVIELENS}")
+    return readers[name](root)

@@ -117,10 +117,9 @@ def fit_or_load_dsie(
 
 
 def prepare(args: argparse.Namespace) -> Prepared:
-    from coea.data.movielens import load_ml_1m, load_ml_100k
+    from coea.data.movielens import load_movielens
 
-    loader = load_ml_1m if args.dataset == "ml-1m" else load_ml_100k
-    log = loader(args.path)
+    log = load_movielens(args.dataset, args.path)
     if args.max_users:
         keep = {u for u in sorted(log.by_user(), key=int)[: args.max_users]}
         log.ratings = [r for r in log.ratings if r.user_id in keep]

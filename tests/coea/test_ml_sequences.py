@@ -52,3 +52,13 @@ def test_ml100k_sequences(ml100k):
     assert all(len(h.short_categories) <= 10 for h in hs)
     assert sum(len(h.long_items) for h in hs) > 20_000
     assert {"age", "gender", "occupation"} <= set(hs[0].features)
+
+
+def test_load_movielens_dispatches_by_name_and_names_an_unknown_set(ml100k):
+    import pytest
+
+    from coea.data.movielens import load_movielens
+
+    assert load_movielens("ml-100k", ml100k).name == "ml-100k"
+    with pytest.raises(ValueError, match="unknown MovieLens set 'ml-20m'"):
+        load_movielens("ml-20m", ml100k)
