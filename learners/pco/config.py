@@ -214,10 +214,11 @@ class PCOConfig:
     @classmethod
     def tiny(cls, **overrides) -> PCOConfig:
         """Small, fast settings for tests and the demo: small batches, at most 8 epochs, and
-        candidates ranked by pointwise mutual information (`debias` 1.0). A small model
-        trained for a few epochs on little data proposes nearly its marginal for every
-        context; only the full debiasing leaves what is specific to the context (docs/pco.md
-        has the measurements of both strengths)."""
+        M = 20 candidates per key ranked by pointwise mutual information (`debias` 1.0). A
+        small model trained for a few epochs on little data proposes nearly its marginal for
+        every context; only the full debiasing leaves what is specific to the context, and
+        the longer candidate lists give the group rows more of it (docs/pco.md has the
+        measurements)."""
         base = cls(
             sft=SFTSettings(epochs=8.0, batch_size=16),
             reward=RewardSettings(epochs=8.0, batch_size=16),
@@ -227,5 +228,6 @@ class PCOConfig:
             dpo=DPOSettings(epochs=1.0, batch_size=8),
             min_samples=16,
             debias=1.0,
+            m_candidates=20,
         )
         return dataclasses.replace(base, **overrides)
