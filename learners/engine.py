@@ -41,6 +41,19 @@ class EngineConfig:
     seed: int = 0
 
 
+def engine_config(
+    profile: str, seed: int, checkpoint: str | None = None, device: str = "cpu"
+) -> EngineConfig:
+    """Model sizes for a settings profile ('default': paper settings, 'small': fast), both
+    LLMs from `checkpoint` when given, trainers on `device`."""
+    if profile == "small":
+        dsie, pco = DSIEConfig.tiny(seed=seed, n_groups=20), PCOConfig.tiny(seed=seed)
+    else:
+        dsie, pco = DSIEConfig(seed=seed), PCOConfig(seed=seed)
+    pco = pco.with_checkpoint(checkpoint).on_device(device)
+    return EngineConfig(dsie=dsie, pco=pco, seed=seed)
+
+
 class NotEnoughData(RuntimeError):
     """D_k cannot support a first cycle yet (too few users with long-term history)."""
 

@@ -9,21 +9,6 @@ import click
 from coea.settings import get_settings
 
 
-def engine_config(profile: str, seed: int, checkpoint: str | None = None, device: str = "cpu"):
-    """Model sizes for a settings profile ('default': paper settings, 'small': fast), both
-    LLMs from `checkpoint` when given, trainers on `device`."""
-    from learners.engine import EngineConfig
-    from learners.pco.config import PCOConfig
-    from models.dsie import DSIEConfig
-
-    if profile == "small":
-        dsie, pco = DSIEConfig.tiny(seed=seed, n_groups=20), PCOConfig.tiny(seed=seed)
-    else:
-        dsie, pco = DSIEConfig(seed=seed), PCOConfig(seed=seed)
-    pco = pco.with_checkpoint(checkpoint).on_device(device)
-    return EngineConfig(dsie=dsie, pco=pco, seed=seed)
-
-
 @click.command()
 @click.option(
     "--until-cycle",
@@ -44,7 +29,7 @@ def engine_config(profile: str, seed: int, checkpoint: str | None = None, device
     help="Model sizes (default: COEA_LEARNER_PROFILE).",
 )
 def learner(until_cycle: int | None, exit_idle: float | None, profile: str | None) -> None:
-    """Run the learner: a consumer-group process on the training-windows topic.
+    """Run the learner: one process per deployment on the training-windows topic.
 
     Per cycle (every COEA_LEARNER_CYCLE_WINDOWS windows, on drift, after COEA_LEARNER_IDLE_SECONDS
     without new windows, or every COEA_LEARNER_CYCLE_MINUTES): DSIE groups, reward-model update,
@@ -54,6 +39,7 @@ def learner(until_cycle: int | None, exit_idle: float | None, profile: str | Non
     COEA_LEARNER_DEVICE=cuda. A restart resumes
     from the last complete cycle under COEA_ARTIFACTS_DIR/learner.
     """
+    from learners.engine import engine_config
     from learners.pco.config import DeviceUnavailable
     from learners.worker import Learner
 

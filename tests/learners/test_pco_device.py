@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import torch
 
-from app.cli.learner_cmd import engine_config
+from learners.engine import engine_config
 from learners.pco.config import DeviceUnavailable, PCOConfig
 from stream_app.testing import COEA
 
