@@ -211,14 +211,12 @@ class Learner:
         rebalance: a rebalance that a metadata change starts while a cycle trains can leave
         a group member without its partition (the group id is kept for committed offsets,
         which lag monitoring reads). A just-created topic takes a moment to appear."""
-        from kafka import TopicPartition
-
         deadline = time.monotonic() + wait_s
         while not (parts := consumer.partitions_for_topic(topic)) and not self._stop:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"topic {topic} has no partitions after {wait_s:.0f}s")
             time.sleep(0.2)
-        assigned = [TopicPartition(topic, p) for p in sorted(parts or ())]
+        assigned = [_tp(topic, p) for p in sorted(parts or ())]
         consumer.assign(assigned)
         for tp in assigned:
             if tp.partition in self.offsets:
