@@ -97,6 +97,20 @@ def hidden_share(ranked: Sequence[str], hidden: Collection[str], k: int) -> floa
     return sum(1 for c in ranked[:k] if c in hidden) / k
 
 
+def _slot_bounds(
+    sizes: Sequence[int], ks: Iterable[int], explore_slots: Sequence[int], metric: str
+) -> dict[str, float]:
+    """Per K: 1/|U| sum_u min(n_u, K) / K (any list) and 1/|U| sum_u min(n_u, slots_K) / K
+    (the exploration path's slots alone, slots_K = |{s in explore_slots : s <= K}|), n_u
+    being how many categories of the user's target set exist."""
+    out: dict[str, float] = {}
+    for k in ks:
+        slots = sum(1 for s in set(explore_slots) if s <= k)
+        out[f"{metric}@{k}"] = mean_over_users(min(n, k) / k for n in sizes)
+        out[f"{metric}@{k} path slots"] = mean_over_users(min(n, slots) / k for n in sizes)
+    return out
+
+
 def hidden_oracle(
     hidden_sets: Iterable[Collection[str]], ks: Iterable[int], explore_slots: Sequence[int]
 ) -> dict[str, float]:
@@ -107,13 +121,23 @@ def hidden_oracle(
       (evaluation.blend), whose hidden categories can only sit in the path's slots:
       1/|U| sum_u min(|Hidden_u|, |{s in explore_slots : s <= K}|) / K.
     """
-    sizes = [len(h) for h in hidden_sets]
-    out: dict[str, float] = {}
-    for k in ks:
-        slots = sum(1 for s in set(explore_slots) if s <= k)
-        out[f"HID@{k}"] = mean_over_users(min(n, k) / k for n in sizes)
-        out[f"HID@{k} path slots"] = mean_over_users(min(n, slots) / k for n in sizes)
-    return out
+    return _slot_bounds([len(h) for h in hidden_sets], ks, explore_slots, "HID")
+
+
+def serendipity_oracle(
+    targets: Iterable[tuple[Collection[str], Collection[str]]],
+    ks: Iterable[int],
+    explore_slots: Sequence[int],
+) -> dict[str, float]:
+    """Upper bounds of SER@K over the given users' (C_hist, C_pref) pairs, per K:
+
+    - ``SER@K``: the most any ranked list can reach, 1/|U| sum_u min(|P_u - H_u|, K) / K;
+    - ``SER@K path slots``: the most an exploration path's slots can hold,
+      1/|U| sum_u min(|P_u - H_u|, |{s in explore_slots : s <= K}|) / K. The base ranking
+      adds its own serendipitous categories in the other slots, so a blended list can pass it.
+    """
+    sizes = [len(set(pref) - set(hist)) for hist, pref in targets]
+    return _slot_bounds(sizes, ks, explore_slots, "SER")
 
 
 def item_hit(ranked_items: Sequence[str], relevant: Collection[str], k: int) -> float:

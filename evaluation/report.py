@@ -174,17 +174,23 @@ def std_table(results: Sequence[MethodResult], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def oracle_line(meta: dict) -> str:
-    """The HID@K upper bounds of meta["oracle"] (`evaluation.metrics.hidden_oracle`)."""
-    oracle = meta.get("oracle") or {}
-    ks = [k for k in meta.get("ks", [1, 5, 10]) if f"HID@{k}" in oracle]
+def oracle_line(meta: dict, key: str = "oracle", metric: str = "HID") -> str:
+    """The @K upper bounds of meta[key] (`evaluation.metrics.hidden_oracle` for HID,
+    `serendipity_oracle` for SER)."""
+    oracle = meta.get(key) or {}
+    ks = [k for k in meta.get("ks", [1, 5, 10]) if f"{metric}@{k}" in oracle]
     slots = ", ".join(str(s) for s in meta.get("blend", {}).get("explore_slots", ()))
     cells = "; ".join(
-        f"HID@{k} <= {oracle[f'HID@{k}']:.4f} for any list, "
-        f"<= {oracle[f'HID@{k} path slots']:.4f} from the exploration path's slots"
+        f"{metric}@{k} <= {oracle[f'{metric}@{k}']:.4f} for any list, "
+        f"<= {oracle[f'{metric}@{k} path slots']:.4f} from the exploration path's slots"
         for k in ks
     )
     return f"Oracle bound (same users; path slots {slots}): {cells}."
+
+
+def serendipity_bound_line(meta: dict) -> str:
+    """meta["ser_oracle"] as one line: how much SER@K the users' held-out futures allow."""
+    return oracle_line(meta, "ser_oracle", "SER")
 
 
 def _truth_section(results: Sequence[MethodResult], meta: dict | None = None) -> list[str]:
@@ -225,6 +231,7 @@ def markdown_report(results: Sequence[MethodResult], meta: dict) -> str:
         "",
         markdown_table(results, MAIN_COLUMNS),
         "",
+        *([serendipity_bound_line(meta), ""] if meta.get("ser_oracle") else []),
         "## Other readings of the open definitions",
         "",
         markdown_table(results, EXTRA_COLUMNS),

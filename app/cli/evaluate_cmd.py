@@ -254,6 +254,7 @@ def evaluate(**args) -> None:
     meta["profile"], meta["serving"] = args["profile"], args["serving"]
     if args["dataset"] == "synthetic":
         meta["dataset"]["world"] = args["synthetic_world"]
+    meta["ser_oracle"] = _ser_oracle(split, meta["ks"], settings.blend.explore_slots)
     if split.truth is not None:
         meta["oracle"] = _oracle(split, meta["ks"], settings.blend.explore_slots)
     if "coea" in captured and "coea-live" in captured:
@@ -270,6 +271,16 @@ def _oracle(split, ks, explore_slots) -> dict[str, float]:
 
     hidden = [split.truth.hidden.get(u, frozenset()) for u in split.eval_users]
     return hidden_oracle(hidden, ks, explore_slots)
+
+
+def _ser_oracle(split, ks, explore_slots) -> dict[str, float]:
+    """The most SER@K any list, and an exploration path's slots alone, can reach."""
+    from evaluation.metrics import serendipity_oracle
+
+    t = split.targets
+    return serendipity_oracle(
+        ((t[u].hist_full, t[u].pref) for u in split.eval_users), ks, explore_slots
+    )
 
 
 def _capture(split, captured: dict[str, list]):
@@ -379,10 +390,18 @@ def _live_text(results) -> str:
 
 
 def _summary(results, paths: list[Path], meta: dict, seconds: float) -> None:
-    from evaluation.report import MAIN_COLUMNS, TRUTH_COLUMNS, markdown_table, oracle_line
+    from evaluation.report import (
+        MAIN_COLUMNS,
+        TRUTH_COLUMNS,
+        markdown_table,
+        oracle_line,
+        serendipity_bound_line,
+    )
 
     click.echo("")
     click.echo(markdown_table(results, MAIN_COLUMNS))
+    if "ser_oracle" in meta:
+        click.echo(serendipity_bound_line(meta))
     click.echo("")
     if any("ACC@5" in s for r in results for s in r.per_seed):
         click.echo("Serendipity ground truth (the generator's latent accept-sets):")

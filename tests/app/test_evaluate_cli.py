@@ -72,6 +72,11 @@ def test_results_json_structure(quick_run) -> None:
     assert "Hit@10" not in data["methods"]["hucb"]["metrics"]
     assert "ACC@5" not in data["methods"]["sasrec"]["metrics"]  # no ground truth in a real log
     assert "oracle" not in data and "world" not in data["dataset"]
+    bound = data["ser_oracle"]  # a real log still bounds SER@K by the users' futures
+    for k in (1, 5, 10):
+        assert bound[f"SER@{k} path slots"] <= bound[f"SER@{k}"] <= 1.0
+        for name, entry in data["methods"].items():
+            assert entry["metrics"][f"SER@{k}"]["mean"] <= bound[f"SER@{k}"] + 1e-12, name
 
 
 @pytest.mark.slow

@@ -72,3 +72,39 @@ def test_means_over_users_and_seeds() -> None:
     assert mean == 2.0
     assert std == pytest.approx(math.sqrt(2.0))  # sample std (ddof=1)
     assert m.mean_std([0.7]) == (0.7, 0.0)
+
+
+def test_serendipity_oracle_by_hand():
+    from evaluation.metrics import serendipity_oracle
+
+    targets = [
+        ({"a"}, {"a", "b", "c", "d"}),  # three new engaged categories
+        ({"a", "b"}, {"a", "b"}),  # nothing new engaged: no list can score
+        (set(), {"x"}),
+    ]
+    out = serendipity_oracle(targets, (1, 5), (2, 4, 6, 8, 10))
+    assert out["SER@1"] == pytest.approx(2 / 3)
+    assert out["SER@1 path slots"] == 0.0  # slot 1 is the base ranking's
+    assert out["SER@5"] == pytest.approx((3 / 5 + 0 + 1 / 5) / 3)
+    assert out["SER@5 path slots"] == pytest.approx((2 / 5 + 0 + 1 / 5) / 3)
+
+
+def test_no_list_passes_the_serendipity_oracle():
+    import random
+
+    from evaluation.metrics import serendipity, serendipity_oracle
+
+    rng = random.Random(7)
+    cats = [f"c{i}" for i in range(12)]
+    targets = [(set(rng.sample(cats, 4)), set(rng.sample(cats, 5))) for _ in range(50)]
+    bound = serendipity_oracle(targets, (5,), (2, 4))["SER@5"]
+    for _ in range(20):
+        lists = [rng.sample(cats, 5) for _ in targets]
+        got = sum(
+            serendipity(lst, h, p, 5) for lst, (h, p) in zip(lists, targets, strict=True)
+        ) / len(targets)
+        assert got <= bound + 1e-12
+    best = [sorted(p - h)[:5] for h, p in targets]  # the oracle's own lists reach it
+    assert sum(
+        serendipity(b, h, p, 5) for b, (h, p) in zip(best, targets, strict=True)
+    ) / 50 == pytest.approx(bound)

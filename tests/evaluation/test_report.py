@@ -34,3 +34,21 @@ def test_payload_round_trip() -> None:
     assert [(r.name, r.label, r.kind, r.per_seed, r.wall_s) for r in back] == [
         (r.name, r.label, r.kind, r.per_seed, r.wall_s) for r in results
     ]
+
+
+def test_report_states_the_serendipity_bound_under_table_2() -> None:
+    from evaluation.metrics import serendipity_oracle
+    from evaluation.report import markdown_report
+
+    results = [MethodResult("sasrec", "SASRec", "Exploitation", [{"SER@5": 0.1}], [1.0])]
+    meta = {
+        "dataset": {"name": "ml-100k", "mode": "genre-combo"},
+        "ks": [5],
+        "blend": {"explore_slots": [2, 4, 6, 8, 10]},
+        "ser_oracle": serendipity_oracle([(set(), {"a", "b", "c"})], (5,), (2, 4, 6, 8, 10)),
+    }
+    text = markdown_report(results, meta)
+    table2 = text.split("## Table 2")[1].split("## Other readings")[0]
+    assert "SER@5 <= 0.6000 for any list, <= 0.4000 from the exploration path's slots" in table2
+    without = markdown_report(results, {k: v for k, v in meta.items() if k != "ser_oracle"})
+    assert "Oracle bound" not in without
