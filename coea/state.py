@@ -16,6 +16,11 @@ The stream worker, the batch code and the tests fold events through the same rul
 - an event id seen among the user's last ``dedup_horizon`` applied events is a duplicate and
   changes nothing.
 
+The list rules under these (`move_to_end`, `bounded_merge`, `ordered_set_last`, `split_short`,
+`filter_long`, `merge_window_negatives`) are the one implementation that the batch readers
+(coea.data.sequences), the learner's D_k (learners.dataset) and its contexts
+(learners.pco.data) call as well.
+
 No Faust or Kafka imports here: this module is tested alone.
 """
 
@@ -25,13 +30,14 @@ import base64
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from coea.schemas import ClickEvent, ExposureEvent, OrderEvent, TrainingWindow
 
 Event = ClickEvent | ExposureEvent | OrderEvent
+T = TypeVar("T")
 FILTER_UNITS = ("item", "category")
 _DIGEST_BYTES = 8  # 64-bit ids: a false duplicate within 10^4 ids has odds ~5e-16
 
@@ -102,21 +108,14 @@ class UserState:
         self._long_index = {item for item, _ in self.long_seen}
 
     # --- derived views -------------------------------------------------------------------
-    def clicks_for(self, item: str, category: str, unit: str) -> int:
-        """click_u(.) of eq. 3 for the given filter unit."""
-        return (
-            self.item_clicks.get(item, 0)
-            if unit == "item"
-            else self.category_clicks.get(category, 0)
-        )
+    def click_counts(self, unit: str) -> dict[str, int]:
+        """click_u(.) of eq. 3: the user's clicks per item (``unit="item"``) or per category."""
+        return self.item_clicks if unit == "item" else self.category_clicks
 
     def long_items(self, params: StateParams) -> list[tuple[str, str]]:
         """I'_long as (item, category), oldest first, at most ``long_cap``."""
-        kept = [
-            (i, c)
-            for i, c in self.long_seen
-            if self.clicks_for(i, c, params.filter_unit) >= params.tau
-        ]
+        unit = params.filter_unit
+        kept = filter_long(self.long_seen, self.click_counts(unit), params.tau, unit)
         return kept[-params.long_cap :]
 
     def short_categories(self) -> list[str]:
@@ -182,24 +181,72 @@ class UserState:
         }
 
 
+# --- the list rules ------------------------------------------------------------------------
+
+
+def move_to_end(values: list[str], value: str, cap: int | None = None) -> None:
+    """The bounded most-recent list without repeats, IN PLACE: ``value`` moves to the end (or
+    is appended) and the oldest values beyond ``cap`` are dropped (None: no bound)."""
+    if value in values:
+        values.remove(value)
+    values.append(value)
+    if cap is not None:
+        del values[: max(len(values) - cap, 0)]
+
+
+def bounded_merge(old: Iterable[str], new: Iterable[str], cap: int | None = None) -> list[str]:
+    """A new list: ``old`` (without repeats) with `move_to_end` of each new value, the last
+    ``cap`` kept: [a, b] + [c, a] -> [b, c, a]."""
+    out = list(old)
+    for value in new:
+        move_to_end(out, value, cap)
+    return out if cap is None else out[-cap:]
+
+
 def ordered_set_last(values: Iterable[str]) -> list[str]:
-    """Deduplicate keeping each value's last occurrence, in order: [a, b, a] -> [b, a]."""
-    seen: dict[str, None] = {}
-    for v in values:
-        seen.pop(v, None)
-        seen[v] = None
-    return list(seen)
+    """C'_short from C_short: each value's last occurrence, in order: [a, b, a] -> [b, a]."""
+    return bounded_merge((), values)
+
+
+def split_short(clicks: Sequence[T], short_k: int) -> tuple[list[T], list[T]]:
+    """(I_long, I_short) of a time-ordered click list: the last ``short_k`` clicks are I_short,
+    the earlier ones I_long. The batch form of the rolling I_short `update_state` keeps (which
+    also remembers only an item's first engagement in I_long: the same on rating data, where
+    every item is rated once)."""
+    split = max(len(clicks) - short_k, 0)
+    return list(clicks[:split]), list(clicks[split:])
+
+
+def filter_long(
+    pairs: Iterable[tuple[str, str]], counts: Mapping[str, int], tau: int, unit: str
+) -> list[tuple[str, str]]:
+    """I'_long of eq. 3: the (item, category) pairs of I_long, in order, whose user's cumulative
+    clicks ``counts`` on the item (``unit="item"``, the paper's rule) or on its category
+    (``"category"``: rating data rates each item once) are >= ``tau``."""
+    if unit not in FILTER_UNITS:
+        raise ValueError(f"unit must be one of {FILTER_UNITS}, got {unit!r}")
+    key = 0 if unit == "item" else 1
+    return [p for p in pairs if counts.get(p[key], 0) >= tau]
+
+
+def merge_window_negatives(
+    old: Iterable[str], negatives: Iterable[str], clicked: Iterable[str], cap: int
+) -> list[str]:
+    """A user's negatives after one more training window, as the learner's D_k keeps them:
+    the earlier list without the categories clicked in the window, then the window's
+    exposed categories not clicked in it moved to the end (`bounded_merge`); the last ``cap``
+    kept."""
+    clicked = set(clicked)
+    return bounded_merge(
+        [c for c in old if c not in clicked], [c for c in negatives if c not in clicked], cap
+    )
+
+
+# --- folding events ------------------------------------------------------------------------
 
 
 def event_digest(event_id: str) -> bytes:
     return hashlib.blake2b(event_id.encode(), digest_size=_DIGEST_BYTES).digest()
-
-
-def _move_to_end(values: list[str], value: str, cap: int) -> None:
-    if value in values:
-        values.remove(value)
-    values.append(value)
-    del values[: max(len(values) - cap, 0)]
 
 
 def _remove(values: list[str], value: str) -> None:
@@ -258,7 +305,7 @@ def _update_window(state: UserState, event: Event, category: str, window_id: int
     state.window_ts_start = min(state.window_ts_start, event.ts)
     state.window_ts_end = max(state.window_ts_end, event.ts)
     if event.kind == "exposure":
-        _move_to_end(state.window_negatives, category, cap)
+        move_to_end(state.window_negatives, category, cap)
     else:
         state.window_positives.append(category)
         del state.window_positives[: max(len(state.window_positives) - cap, 0)]
@@ -288,7 +335,7 @@ def update_state(
         for key in list(state.features)[: max(len(state.features) - params.features_cap, 0)]:
             del state.features[key]
     if event.kind == "exposure":
-        _move_to_end(state.negatives, category, params.negatives_cap)
+        move_to_end(state.negatives, category, params.negatives_cap)
     else:
         _engage(state, event.item_id, category, params)
     if event.kind == "order":

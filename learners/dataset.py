@@ -3,15 +3,15 @@
 Pure and JSON-serialisable, so a cycle's snapshot can be written with its artifacts and a
 restarted learner resumes from it. Each TrainingWindow replaces the user's sequences (they are
 the stream's current state) and adds the window's positives and negatives to bounded per-user
-histories.
+histories (the rules `coea.state.bounded_merge` and `coea.state.merge_window_negatives`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from coea.schemas import TrainingWindow
+from coea.state import bounded_merge, merge_window_negatives
 
 
 @dataclass
@@ -29,16 +29,6 @@ class UserRecord:
     last_window: int
     windows: int = 1
     clicked_categories: list[str] = field(default_factory=list)  # every category clicked
-
-
-def bounded_merge(old: list[str], new: Iterable[str], cap: int) -> list[str]:
-    """Append new items (moving repeats to the end), keep the last cap."""
-    out = list(old)
-    for c in new:
-        if c in out:
-            out.remove(c)
-        out.append(c)
-    return out[-cap:]
 
 
 @dataclass
@@ -63,9 +53,9 @@ class WindowStore:
             self.duplicates += 1
             return False
         self.records += 1
-        clicked = set(tw.positives)
-        old_neg = [c for c in prev.negatives if c not in clicked] if prev else []
-        negatives = bounded_merge(old_neg, [c for c in tw.negatives if c not in clicked], self.cap)
+        negatives = merge_window_negatives(
+            prev.negatives if prev else [], tw.negatives, tw.positives, self.cap
+        )
         positives = bounded_merge(prev.positives if prev else [], tw.positives, self.cap)
         self.users[tw.user_id] = UserRecord(
             user_id=tw.user_id,

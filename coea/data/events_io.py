@@ -48,7 +48,7 @@ def ml_events(
         if r.user_id not in seen_users:
             seen_users.add(r.user_id)
             features = log.users.get(r.user_id) or None
-        cls = ClickEvent if r.rating >= click_threshold else ExposureEvent
+        cls = ClickEvent if r.is_click(click_threshold) else ExposureEvent
         yield cls(
             event_id=f"{tag}-{r.user_id}-{r.item_id}-{r.ts}",
             user_id=r.user_id,

@@ -40,6 +40,11 @@ class Rating:
     rating: float
     ts: int  # milliseconds since the epoch
 
+    def is_click(self, threshold: float) -> bool:
+        """A rating at or above ``threshold`` is a click (engaged); a lower one an exposure
+        (shown, not clicked)."""
+        return self.rating >= threshold
+
 
 @dataclass(frozen=True)
 class ReadProblem:

@@ -2,15 +2,20 @@
 
 The rule (documented in docs/dsie.md):
 
-- a rating >= ``click_threshold`` is a click; a lower rating is an exposure (shown, not clicked);
-- a user's clicks in time order: the last ``short_k`` are I_short, the earlier ones I_long;
+- a rating >= ``click_threshold`` is a click; a lower rating is an exposure (shown, not clicked)
+  (`coea.data.movielens.Rating.is_click`);
+- a user's clicks in time order: the last ``short_k`` are I_short, the earlier ones I_long
+  (`coea.state.split_short`);
 - rating data rates each item once, so the paper's per-item filter ``click_u(i) >= tau`` would
   empty every sequence. Here it counts clicks per CATEGORY instead: item i of I_long is kept in
-  I'_long when the user's clicks on c(i), over all their clicks (long and short), are >= tau.
-  (On click logs the stream applies the paper's per-item rule.)
+  I'_long when the user's clicks on c(i), over all their clicks (long and short), are >= tau
+  (`coea.state.filter_long` with ``unit="category"``).
 
-Pure and small: no torch, no models import. The streaming version of the same rules lives
-with the stream code.
+The stream folds the same rules event by event (`coea.state.update_state`); it differs from
+this reader where a rating log needs nothing of it: its filter unit is a setting (per item on
+click logs), and it caps I'_long at ``long_cap`` items and its counters at their bounds.
+
+Pure and small: no torch, no models import.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from coea.data.movielens import RatingLog
+from coea.state import filter_long, split_short
 
 
 @dataclass(frozen=True)
@@ -49,11 +55,11 @@ def ml_user_sequences(
     categories = log.categories(mode)
     out = []
     for user_id, ratings in sorted(log.by_user().items(), key=lambda kv: _user_key(kv[0])):
-        clicks = [r.item_id for r in ratings if r.rating >= click_threshold]
-        split = max(len(clicks) - short_k, 0)
-        long_items, short_items = clicks[:split], clicks[split:]
+        clicks = [r.item_id for r in ratings if r.is_click(click_threshold)]
+        long_items, short_items = split_short(clicks, short_k)
         per_category = Counter(categories.get(i, "unknown") for i in clicks)
-        kept = [i for i in long_items if per_category[categories.get(i, "unknown")] >= tau]
+        pairs = ((i, categories.get(i, "unknown")) for i in long_items)
+        kept = [i for i, _ in filter_long(pairs, per_category, tau, "category")]
         short_cats = [categories.get(i, "unknown") for i in short_items]
         features = dict(log.users.get(user_id, {}))
         out.append(UserHistory(user_id, kept, short_cats, features, short_items))

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from coea.state import ordered_set_last
+from coea.state import merge_window_negatives, move_to_end, ordered_set_last, split_short
 from models.lm.prompts import PromptBuilder, completion
 
 
@@ -92,14 +92,13 @@ def discoveries(
         return [(long, p, t) for p, t in steps(ctx.short_seq, (), min_context)]
     switches = source == "history-switches"
     seq = [*ctx.long_categories, *ctx.short_seq]
-    seen: dict[str, None] = {}  # ordered set, last occurrence last
+    seen: list[str] = []  # ordered_set_last(seq[:j]), kept step by step
     out = []
     for j, c in enumerate(seq):
         new = c not in seen or (switches and c != seq[j - 1])
         if new and len(seen) >= min_context:
             out.append((seq[:j], list(seen), c))
-        seen.pop(c, None)
-        seen[c] = None
+        move_to_end(seen, c)
     return out
 
 
@@ -287,45 +286,43 @@ def window_negatives(
     """A user's negatives as the learner accumulates them (learners.dataset.WindowStore).
 
     Per training window (ratings up to each end time in `windows`, the rest in a last one):
-    the categories exposed in the window and not clicked in it, latest exposure last; merged
-    into the earlier windows' list after dropping every category clicked in the window; the
-    last `cap` kept.
+    the categories exposed in the window, latest exposure last, merged by
+    `coea.state.merge_window_negatives` with the categories clicked in the window.
     """
-    from learners.dataset import bounded_merge
-
     ends = list(windows)
     negatives: list[str] = []
-    exposed: dict[str, None] = {}
+    exposed: list[str] = []  # the window's exposures in time order
     clicked: set[str] = set()
     j = 0
     for r in [*ratings, None]:
         if r is None or (j < len(ends) and r.ts > ends[j]):
-            negatives = bounded_merge(
-                [c for c in negatives if c not in clicked],
-                [c for c in exposed if c not in clicked],
-                cap,
-            )
-            exposed, clicked = {}, set()
+            negatives = merge_window_negatives(negatives, exposed, clicked, cap)
+            exposed, clicked = [], set()
             while r is not None and j < len(ends) and r.ts > ends[j]:
                 j += 1
             if r is None:
                 break
         c = cats.get(r.item_id, "unknown")
-        if r.rating >= click_threshold:
+        if r.is_click(click_threshold):
             clicked.add(c)
         else:
-            exposed.pop(c, None)
-            exposed[c] = None
+            exposed.append(c)
     return negatives
 
 
 def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> UserContext:
-    """One user's context from their time-ordered ratings (see `contexts_from_log`)."""
-    clicks = [r for r in ratings if r.rating >= click_threshold]
-    split = max(len(clicks) - short_k, 0)
-    long_cats = [cats.get(r.item_id, "unknown") for r in clicks[:split]]
-    start = clicks[split].ts if split < len(clicks) else 0
-    exposed = [r for r in ratings if r.rating < click_threshold]
+    """One user's context from their time-ordered ratings (see `contexts_from_log`).
+
+    Its negatives are not the stream's rule (`coea.state`: latest exposure last, a click drops
+    the category, capped) but the offline one of a rating log read whole: the exposures since
+    the short window began, in order of first exposure, less every category ever clicked.
+    `_stream_context` follows the stream and the learner instead.
+    """
+    clicks = [r for r in ratings if r.is_click(click_threshold)]
+    long_clicks, short_clicks = split_short(clicks, short_k)
+    long_cats = [cats.get(r.item_id, "unknown") for r in long_clicks]
+    start = short_clicks[0].ts if short_clicks else 0
+    exposed = [r for r in ratings if not r.is_click(click_threshold)]
     recent = [r for r in exposed if r.ts >= start] or exposed
     clicked = set(long_cats) | set(h.short_categories)
     negatives = dict.fromkeys(cats.get(r.item_id, "unknown") for r in recent)
@@ -358,9 +355,10 @@ def _stream_context(
 
 
 def _clicked(ratings, cats, click_threshold: float) -> list[str]:
-    """Every category of the user's clicks (what the stream state's per-category click
-    counters hold, `coea.state.UserState.category_clicks`), in order of first click."""
-    clicked = (cats.get(r.item_id, "unknown") for r in ratings if r.rating >= click_threshold)
+    """Every category of the user's clicks, in order of first click: the same set as the stream
+    state's per-category click counters (`coea.state.UserState.category_clicks`, whose order
+    is click recency); both serve as a set, the categories a user is never offered."""
+    clicked = (cats.get(r.item_id, "unknown") for r in ratings if r.is_click(click_threshold))
     return list(dict.fromkeys(clicked))
 
 

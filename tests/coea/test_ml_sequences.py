@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict
+
 from coea.data.movielens import ItemInfo, Rating, RatingLog, load_ml_100k
 from coea.data.sequences import ml_user_sequences
 
@@ -52,6 +56,28 @@ def test_ml100k_sequences(ml100k):
     assert all(len(h.short_categories) <= 10 for h in hs)
     assert sum(len(h.long_items) for h in hs) > 20_000
     assert {"age", "gender", "occupation"} <= set(hs[0].features)
+
+
+def test_ml100k_sequences_are_pinned(ml100k):
+    """The reader's whole output on ML-100K (both category modes), pinned: the shared rules it
+    calls (coea.state) must leave it unchanged."""
+    log = load_ml_100k(ml100k)
+    hs = ml_user_sequences(log)
+    assert sum(len(h.long_items) for h in hs) == 39_169
+    assert sum(len(h.short_items) for h in hs) == 9_296
+    assert hs[0].long_items[:5] == ["168", "172", "165", "156", "166"]
+    assert _digest([asdict(h) for h in hs]) == "213c11678ee230e4"
+    combo = ml_user_sequences(log, mode="genre-combo")
+    assert _digest([asdict(h) for h in combo]) == "2eb2f6020a0e93cf"
+
+
+def test_a_rating_at_the_threshold_is_a_click():
+    r = Rating("1", "c1", 4.0, 0)
+    assert r.is_click(4.0) and not r.is_click(4.5)
+
+
+def _digest(rows) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def test_load_movielens_dispatches_by_name_and_names_an_unknown_set(ml100k):

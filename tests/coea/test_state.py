@@ -12,8 +12,13 @@ from coea.state import (
     StateParams,
     UserState,
     apply_event,
+    bounded_merge,
+    filter_long,
     fold_events,
+    merge_window_negatives,
+    move_to_end,
     ordered_set_last,
+    split_short,
     to_training_window,
     update_state,
 )
@@ -265,3 +270,73 @@ def test_replaying_any_prefix_again_changes_nothing(specs, p):
     for e in events[: len(events) // 2] + events:
         assert update_state(again, e, e.category, p, window_id=e.ts // 10) is False
     assert again == state
+
+
+# --- the list rules the batch readers and the learner share ---------------------------------
+
+
+def test_move_to_end_keeps_a_bounded_most_recent_list_without_repeats():
+    values = ["a", "b", "c"]
+    move_to_end(values, "a", cap=3)
+    assert values == ["b", "c", "a"]
+    move_to_end(values, "d", cap=3)
+    assert values == ["c", "a", "d"]
+    move_to_end(values, "e")
+    assert values == ["c", "a", "d", "e"]
+
+
+def test_bounded_merge_and_ordered_set_last():
+    assert bounded_merge(["a", "b"], ["c", "a"], cap=10) == ["b", "c", "a"]
+    assert bounded_merge(["a", "b"], ["c", "a"], cap=2) == ["c", "a"]
+    assert bounded_merge(["a", "b", "c"], [], cap=2) == ["b", "c"]
+    assert ordered_set_last(["a", "b", "a"]) == ["b", "a"]
+
+
+def test_split_short_takes_the_last_k_clicks():
+    assert split_short([1, 2, 3, 4], 3) == ([1], [2, 3, 4])
+    assert split_short([1, 2], 3) == ([], [1, 2])
+
+
+def test_filter_long_counts_by_item_or_by_category():
+    pairs = [("m1", "drama"), ("m2", "comedy"), ("m3", "drama")]
+    assert filter_long(pairs, {"drama": 3, "comedy": 1}, 2, "category") == [pairs[0], pairs[2]]
+    assert filter_long(pairs, {"m2": 2}, 2, "item") == [pairs[1]]
+    with pytest.raises(ValueError, match="unit"):
+        filter_long(pairs, {}, 1, "genre")
+
+
+def test_merge_window_negatives_drops_what_the_window_clicked():
+    merged = merge_window_negatives(["a", "b", "c"], ["d", "b", "e"], ["c", "e"], cap=3)
+    assert merged == ["a", "d", "b"]  # c, e clicked; b moved to the end
+
+
+def _old_bounded_merge(old, new, cap):
+    """The learner's merge as it was written before the rules were shared (a reference)."""
+    out = list(old)
+    for c in new:
+        if c in out:
+            out.remove(c)
+        out.append(c)
+    return out[-cap:]
+
+
+def _old_ordered_set_last(values):
+    seen: dict[str, None] = {}
+    for v in values:
+        seen.pop(v, None)
+        seen[v] = None
+    return list(seen)
+
+
+letters = st.lists(st.sampled_from("abcdefgh"), max_size=30)
+
+
+@given(letters, letters, st.integers(1, 10))
+def test_bounded_merge_matches_its_reference(old, new, cap):
+    old = _old_ordered_set_last(old)  # the learner's lists never repeat a value
+    assert bounded_merge(old, new, cap) == _old_bounded_merge(old, new, cap)
+
+
+@given(letters)
+def test_ordered_set_last_matches_its_reference(values):
+    assert ordered_set_last(values) == _old_ordered_set_last(values)

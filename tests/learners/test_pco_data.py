@@ -167,6 +167,26 @@ def test_batch_contexts_match_the_learner_over_the_same_windows(ml100k):
         assert set(ctx.clicked_categories) == set(rec.clicked_categories), ctx.user_id
 
 
+def test_ml100k_contexts_are_pinned(ml100k):
+    """contexts_from_log on ML-100K, offline and over two windows, pinned: the shared rules it
+    calls (coea.state) must leave the learner's contexts unchanged."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from coea.data.movielens import load_ml_100k
+
+    def digest(contexts) -> str:
+        rows = json.dumps([asdict(c) for c in contexts], sort_keys=True)
+        return hashlib.sha256(rows.encode()).hexdigest()[:16]
+
+    log = load_ml_100k(ml100k)
+    ends = [log.ratings[len(log.ratings) * k // 3].ts for k in (1, 2)]
+    assert digest(contexts_from_log(log, mode="genre")) == "6d7c9c3cc575394e"
+    assert digest(contexts_from_log(log, mode="genre", windows=ends)) == "4d54ad4f40afcb3d"
+    assert digest(contexts_from_log(log, mode="genre-combo", windows=ends)) == "dba6e7b53479a1ab"
+
+
 def test_discoveries_along_the_whole_history_are_first_clicks_on_a_category():
     ctx = UserContext("u", 1, "", ["B", "D", "A", "E"], [], ["A", "B", "A", "C"])
     got = discoveries(ctx, min_context=2, source="history")
