@@ -50,6 +50,10 @@ class OffsetLedger:
         """True when some offset >= ``offset`` was processed."""
         return any(b >= offset for _, b in self.intervals.get(partition, []))
 
+    def forget(self, partition: int) -> None:
+        """Drop everything recorded for ``partition`` (revoked: another worker may own it)."""
+        self.intervals.pop(partition, None)
+
     def prune(self, partition: int, below: int) -> None:
         """Forget offsets < ``below`` (already committed)."""
         spans = self.intervals.get(partition, [])
@@ -95,6 +99,11 @@ class OffsetGuard:
             self.skipped.append((partition, c.next, offset - 1))
         c.next, c.gap_seen, c.attempts = offset + 1, False, 0
         return True
+
+    def forget(self, partition: int) -> None:
+        """Drop ``partition``'s cursor: when it comes back, admission starts again from the
+        committed offset (a revoked partition may have moved on under another worker)."""
+        self.cursors.pop(partition, None)
 
     def due_seeks(self, now: float) -> dict[int, int]:
         """{partition: offset} to seek back to now (each counts as one attempt)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,12 @@ class IngestStats:
         now = time.monotonic()
         return [p for p, t in self.open_since.items() if now - t >= idle_s]
 
+    def forget(self, partition: int) -> None:
+        """Drop the per-partition entries of ``partition`` (its offsets and open window); the
+        process-wide counters stay."""
+        for per_partition in (self.offsets, self.first_offsets, self.open_since):
+            per_partition.pop(partition, None)
+
     def summary(self) -> str:
         return (
             f"{self.records} records, {self.applied} applied, {self.duplicates} duplicates, "
@@ -83,3 +90,14 @@ class IngestStats:
 stats = IngestStats()
 ledger = OffsetLedger()  # offsets processed (written) by this worker, per events partition
 guard = OffsetGuard()  # admits each partition's records in offset order
+
+
+def forget_partitions(partitions: Iterable[int]) -> None:
+    """A rebalance took ``partitions`` (of the events topic) from this worker: forget every
+    per-partition piece of process state, so that nothing stale acts on them (an idle flush
+    marker for a window another worker now holds, a commit from old offsets, an admission
+    cursor behind the new owner's progress). Tables and changelogs are Faust's and stay."""
+    for partition in partitions:
+        stats.forget(partition)
+        ledger.forget(partition)
+        guard.forget(partition)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from stream_app import probes, serving, timers, views  # noqa: F401  (registration)
+from stream_app import probes, rebalance, serving, timers, views  # noqa: F401  (registration)
 from stream_app.agents import catalogue, ingest  # noqa: F401  (registration)
 from stream_app.app import app
 from stream_app.app import settings as app_settings
