@@ -17,6 +17,7 @@ from pathlib import Path
 from coea.live import free_port, settings_from_env
 from coea.security import auth_headers, kafka_python_options
 from coea.settings import Settings
+from coea.topic_io import read_to_end
 from coea.topics import EVENTS
 from stream_app.config import app_id
 
@@ -157,34 +158,17 @@ def events_consumed(settings: Settings) -> bool:
 
 
 def read_topic(
-    settings: Settings,
-    topic: str,
-    expect: int | None = None,
-    timeout_s: float = 60,
-    quiet_s: float = 3.0,
+    settings: Settings, topic: str, expect: int | None = None, timeout_s: float = 60
 ) -> list[tuple[bytes, bytes]]:
-    """Every (key, value) on a topic: until ``expect`` records, or ``quiet_s`` without more."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=int(quiet_s * 1000),
-        **kafka_python_options(settings),
-    )
-    out: list[tuple[bytes, bytes]] = []
+    """Every (key, value) on a topic, read to its end (`coea.topic_io.read_to_end`); with
+    ``expect``, read again until that many records are there or ``timeout_s`` has passed."""
     deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline and (expect is None or len(out) < expect):
-            batch = [(m.key, m.value) for m in consumer]
-            out.extend(batch)
-            if expect is None and not batch and out:
-                break
-    finally:
-        consumer.close()
-    return out
+    while True:
+        left = max(deadline - time.monotonic(), 1.0)
+        out = [(m.key, m.value) for m in read_to_end(settings, topic, left)]
+        if expect is None or len(out) >= expect or time.monotonic() > deadline:
+            return out
+        time.sleep(0.5)
 
 
 def delete_topics(settings: Settings) -> None:
