@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coea.live import free_port, settings_from_env
 from coea.security import auth_headers, kafka_python_options
 from coea.settings import Settings
+from coea.subprocess_env import free_port, settings_from_env
 from coea.topic_io import read_to_end
 from coea.topics import EVENTS
 from stream_app.config import app_id

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from coea.live import LiveError
 from coea.settings import REPO_ROOT
+from evaluation.live_system import LiveError
 
 
 @click.command()
@@ -56,7 +56,7 @@ def demo(
     """
     from app.cli.replay_cmd import replay_world_config
     from coea.data.synthetic import SyntheticWorld
-    from coea.live import LiveSystem
+    from evaluation.live_system import LiveSystem
 
     t0 = time.monotonic()
     run = time.strftime("%Y%m%d-%H%M%S")

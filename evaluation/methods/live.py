@@ -103,7 +103,7 @@ class LiveCoEA(ExplorationMethod):
 
     def fit_path(self, train: TrainSplit, seed: int) -> None:
         from coea.data.events_io import Publisher, ml_catalogue, ml_events
-        from coea.live import LiveSystem
+        from evaluation.live_system import LiveSystem
 
         log = train_log(train)
         times = cutoffs(log, self.rounds)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from coea.live import free_port
+from coea.subprocess_env import free_port
 
 pytestmark = pytest.mark.integration
 

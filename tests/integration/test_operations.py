@@ -27,9 +27,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_text import samples  # tests/support
 
 from coea.admin import create_topics
-from coea.live import free_port
 from coea.ops.logs import JSON_KEYS
 from coea.settings import Settings
+from coea.subprocess_env import free_port
 from coea.table import TableRow, version_records
 from coea.table_io import publish_version
 from coea.topics import EVENTS

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from coea.broker_security import principal_env, principal_settings
-from coea.live import free_port
 from coea.settings import Settings
+from coea.subprocess_env import free_port
 from stream_app.testing import COEA
 
 

@@ -1,8 +1,10 @@
 """The running system for one run: broker, fresh topics, `coea worker` and `coea learner`.
 
-`coea demo` and `coea evaluate --live` both start the whole stack the way an operator would
-(the same CLI commands, as subprocesses) under a topic prefix, data and artifacts folder of
-their own, and stop what they started. Nothing here knows about models or metrics.
+`coea demo` and `coea evaluate --live` (evaluation.methods.live) both start the whole stack
+the way an operator would (the same CLI commands, as subprocesses) under a topic prefix, data
+and artifacts folder of their own, and stop what they started. Nothing here knows about
+models or metrics: it sits in evaluation, the lowest layer above both the stream worker and
+the learner it starts.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from coea.settings import Settings
+from coea.subprocess_env import free_port, settings_from_env
 
 
 class LiveError(RuntimeError):
@@ -28,28 +29,10 @@ class LiveError(RuntimeError):
     and where its log is)."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get_json(url: str, timeout: float = 5.0, headers: dict[str, str] | None = None):
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (localhost only)
         return json.loads(resp.read())
-
-
-def settings_from_env(env: dict[str, str]) -> Settings:
-    """The Settings a subprocess started with `env` will read (COEA_* variables)."""
-    fields = Settings.model_fields
-    return Settings(
-        **{
-            k[5:].lower(): v
-            for k, v in env.items()
-            if k.startswith("COEA_") and k[5:].lower() in fields
-        }
-    )
 
 
 def stop_process(proc: subprocess.Popen | None, name: str, echo: Callable[[str], None]) -> None:
