@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app.cli.groups_cmd import groups, similarity_report, subset_size
+from app.cli.groups_cmd import groups
 
 pytestmark = pytest.mark.slow  # each test fits a small DSIE
 
@@ -41,19 +40,7 @@ def test_fit_and_report_on_ml100k(ml100k, tmp_path):
     assert len(report["groups"]) == 10 and report["intra"] > report["inter"], report
 
 
-def test_subset_size_adapts_to_small_groups():
-    assert subset_size([100] * 12, 10, 30) == 30
-    assert subset_size([40, 30, 30, 24, 20, 20, 20, 20, 18, 16, 4], 10, 30) == 8
-    assert subset_size([5, 3], 10, 30) == 1
-
-
-def test_similarity_report_separates_clustered_data():
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(12, 16)) * 3
-    labels = np.repeat(np.arange(12), 20)
-    u = centres[labels] + rng.normal(size=(240, 16))
-    rep = similarity_report(u, labels, n_pick=10, max_subset=30, seed=0)
-    assert rep["subset_size"] == 10 and len(rep["matrix"]) == 20
-    assert rep["intra"] > 0.9 and rep["inter"] < 0.5
-    shuffled = similarity_report(u, rng.permutation(labels), 10, 30, 0)
-    assert shuffled["intra"] - shuffled["inter"] < 0.3  # no structure, no gap
+def test_a_movielens_dataset_needs_a_path(tmp_path):
+    args = ["fit", "--dataset", "ml-100k", "--out", str(tmp_path), "--tiny", "--quiet"]
+    result = CliRunner().invoke(groups, args)
+    assert result.exit_code == 2 and "--path is required for --dataset ml-100k" in result.output
