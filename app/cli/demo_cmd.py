@@ -54,7 +54,7 @@ def demo(
     baseline on the same users, overall and per cycle; a plot) and stops the processes it
     started.
     """
-    from app.cli.replay_cmd import replay_world_config
+    from coea.data.replay import replay_world_config
     from coea.data.synthetic import SyntheticWorld
     from evaluation.live_system import LiveSystem
 

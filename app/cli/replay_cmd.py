@@ -2,118 +2,22 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from app.cli.options import categories_option
+from coea.data.replay import (
+    Source,
+    jsonl_source,
+    movielens_source,
+    publish_source,
+    synthetic_source,
+    write_source,
+)
 from coea.settings import get_settings
 
 MAX_PROBLEMS_SHOWN = 20
-
-
-@dataclass
-class Source:
-    """What a replay publishes: the catalogue, then the events (or raw lines) in order."""
-
-    name: str
-    items: list = field(default_factory=list)
-    events: Iterator | None = None  # validated events
-    lines: Iterator | None = None  # JsonlLine (JSON-lines input)
-    total: int | None = None
-    problems: list[str] = field(default_factory=list)
-
-
-def _movielens(kind: str, root: Path, click_threshold: float, mode: str) -> Source:
-    from coea.data.events_io import ml_catalogue, ml_events
-    from coea.data.movielens import load_movielens
-
-    log = load_movielens(kind, root)
-    problems = [str(p) for p in log.problems]
-    return Source(
-        log.name,
-        ml_catalogue(log, mode),
-        ml_events(log, click_threshold, mode),
-        total=len(log.ratings),
-        problems=problems,
-    )
-
-
-def replay_world_config(
-    users: int, days: int, seed: int, n_categories: int, world_name: str | None = None
-):
-    """The `SyntheticConfig` of `coea replay --synthetic` with these options (`world_name`
-    None: the default world); every other field keeps its default."""
-    from coea.data.synthetic import SyntheticConfig
-
-    extra = {} if world_name is None else {"world": world_name}
-    return SyntheticConfig(users=users, days=days, seed=seed, categories=n_categories, **extra)
-
-
-def _synthetic(
-    users: int, days: int, seed: int, n_categories: int, world_name: str | None = None
-) -> Source:
-    from coea.data.synthetic import SyntheticWorld
-
-    cfg = replay_world_config(users, days, seed, n_categories, world_name)
-    world_name = cfg.world
-    world = SyntheticWorld(cfg)
-    expected = int(users * days * cfg.sessions_per_day * cfg.session_events * 0.95)
-    return Source(
-        f"synthetic(users={users}, days={days}, seed={seed}, world={world_name})",
-        world.items(),
-        world.events(),
-        total=expected,
-    )
-
-
-def _jsonl(path: Path, max_bytes: int) -> Source:
-    from coea.data.events_io import read_jsonl
-
-    with open(path, "rb") as f:
-        total = sum(1 for line in f if line.strip())
-    return Source(str(path), lines=read_jsonl(path, max_bytes), total=total)
-
-
-def _publish(source: Source, publisher, speed: float, validate: bool, limit: int | None):
-    """Send the source's events; returns PublishCounts."""
-    from tqdm import tqdm
-
-    from coea.data.events_io import PublishCounts, paced, user_key
-
-    counts = PublishCounts(rejected=len(source.problems), problems=list(source.problems))
-    start = time.monotonic()
-    total = min(source.total, limit) if source.total and limit else (limit or source.total)
-    bar = tqdm(total=total, unit="ev", desc="replay", mininterval=0.5)
-    if source.events is not None:
-        for event in paced(source.events, speed):
-            if limit is not None and counts.sent >= limit:
-                break
-            publisher.send_event(event)
-            counts.sent += 1
-            bar.update()
-    else:
-        for line in source.lines:
-            if limit is not None and counts.sent + counts.rejected >= limit:
-                break
-            if line.event is not None:
-                publisher.send_event(line.event)
-            elif validate:
-                counts.rejected += 1
-                counts.problems.append(f"{source.name}:{line.line}: {line.error}")
-                bar.update()
-                continue
-            else:
-                publisher.send_raw(user_key(line.raw), line.raw)
-            counts.sent += 1
-            bar.update()
-    publisher.producer.flush()
-    bar.close()
-    counts.seconds = time.monotonic() - start
-    return counts
 
 
 @click.command()
@@ -228,7 +132,8 @@ def replay(
     threshold = settings.click_threshold if click_threshold is None else click_threshold
     mode = category_mode or settings.category_mode
     if ml100k or ml1m:
-        source = _movielens("ml-100k" if ml100k else "ml-1m", ml100k or ml1m, threshold, mode)
+        kind = "ml-100k" if ml100k else "ml-1m"
+        source = movielens_source(kind, ml100k or ml1m, threshold, mode)
         if settings.filter_unit != "category":
             click.echo(
                 "note: MovieLens rates each item once; the worker should run with "
@@ -237,67 +142,22 @@ def replay(
                 err=True,
             )
     elif synthetic:
-        source = _synthetic(users, days, seed, n_categories, synthetic_world)
+        source = synthetic_source(users, days, seed, n_categories, synthetic_world)
     else:
-        source = _jsonl(jsonl, settings.max_event_bytes)
+        source = jsonl_source(jsonl, settings.max_event_bytes)
     if out is not None:
-        _write_out(source, out, limit)
+        _summary(source, write_source(source, out, limit), f"wrote {out}")
         return
-    _replay(settings, source, speed, not no_validate, limit, not no_items, not no_flush)
-
-
-def _write_out(source: Source, out: Path, limit: int | None) -> None:
-    from itertools import islice
-
-    from coea.data.events_io import PublishCounts, write_jsonl
-
-    counts = PublishCounts(rejected=len(source.problems), problems=list(source.problems))
-    if source.events is not None:
-        events = source.events
-    else:
-
-        def valid():
-            for line in source.lines:
-                if line.event is None:
-                    counts.rejected += 1
-                    counts.problems.append(f"{source.name}:{line.line}: {line.error}")
-                else:
-                    yield line.event
-
-        events = valid()
-    start = time.monotonic()
-    counts.sent = write_jsonl(islice(events, limit), out)
-    counts.seconds = time.monotonic() - start
-    _summary(source, counts, f"wrote {out}")
-
-
-def _replay(
-    settings,
-    source: Source,
-    speed: float,
-    validate: bool,
-    limit: int | None,
-    items: bool,
-    flush: bool,
-) -> None:
-    from coea.admin import create_topics
     from coea.broker import answers
-    from coea.data.events_io import Publisher
 
     if not answers(settings):
         raise click.ClickException(
             f"no Kafka broker answers at {settings.bootstrap_servers}: "
             "start one with `coea broker up`"
         )
-    create_topics(settings)
-    publisher = Publisher(settings)
-    try:
-        n_items = publisher.send_items(source.items) if items and source.items else 0
-        counts = _publish(source, publisher, speed, validate, limit)
-        counts.items = n_items
-        counts.markers = publisher.send_flush_markers() if flush else 0
-    finally:
-        publisher.close()
+    counts = publish_source(
+        settings, source, speed, not no_validate, limit, not no_items, not no_flush
+    )
     _summary(source, counts)
 
 

@@ -3,6 +3,8 @@
 - `movielens`: MovieLens-100K and -1M files -> `RatingLog`.
 - `events_io`: ratings -> wire events (click / exposure rule), JSON-lines event logs.
 - `synthetic`: the seeded synthetic generator (built-in default data).
+- `sequences`: a `RatingLog` -> per-user histories (I'_long, C_short) for DSIE.
+- `replay`: what `coea replay` publishes (sources) and how it is sent or written.
 """
 
 from coea.data.movielens import (
