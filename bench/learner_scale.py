@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coea.settings import Settings  # noqa: E402
+from coea.state import ordered_set_last  # noqa: E402
 from coea.table import version_records  # noqa: E402
 from coea.table_io import publish_version  # noqa: E402
 from learners.dataset import UserRecord, WindowStore  # noqa: E402
@@ -66,7 +67,7 @@ def population(n: int, n_categories: int, n_tastes: int, seed: int) -> WindowSto
         long_c = rng.choice(n_categories, size=n_long, p=taste)
         long_items = [f"i{c}-{rng.integers(500)}" for c in long_c.tolist()]
         short = [cats[c] for c in rng.choice(n_categories, size=10, p=taste).tolist()]
-        seen = list(dict.fromkeys(short[::-1]))[::-1]
+        seen = ordered_set_last(short)
         negatives = [cats[c] for c in rng.integers(0, n_categories, size=5).tolist()]
         long_categories = [cats[c] for c in long_c.tolist()]
         store.users[f"u{u}"] = UserRecord(
