@@ -270,14 +270,27 @@ def contexts_from_log(
     else:
         groups = _groups(histories, dsie)
     cats, by_user = log.categories(mode), log.by_user()
-    return [
-        _context(h, by_user.get(h.user_id, []), cats, click_threshold, short_k, groups)
-        if windows is None
-        else _stream_context(
-            h, by_user.get(h.user_id, []), cats, click_threshold, groups, windows, long_cap
+    out = []
+    for h in histories:
+        ratings = by_user.get(h.user_id, [])
+        if windows is None:
+            negatives, long_cats = _offline_feedback(h, ratings, cats, click_threshold, short_k)
+        else:  # what the learner's D_k holds for the user after `windows`
+            negatives = window_negatives(ratings, cats, click_threshold, windows)
+            long_cats = [cats.get(i, "unknown") for i in h.long_items[-long_cap:]]
+        group, profile = groups.get(h.user_id, (-1, ""))
+        out.append(
+            UserContext(
+                user_id=h.user_id,
+                group=group,
+                profile=profile,
+                short_seq=list(h.short_categories),
+                negatives=negatives,
+                long_categories=long_cats,
+                clicked_categories=_clicked(ratings, cats, click_threshold),
+            )
         )
-        for h in histories
-    ]
+    return out
 
 
 def window_negatives(
@@ -310,13 +323,16 @@ def window_negatives(
     return negatives
 
 
-def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> UserContext:
-    """One user's context from their time-ordered ratings (see `contexts_from_log`).
+def _offline_feedback(
+    h, ratings, cats, click_threshold: float, short_k: int
+) -> tuple[list[str], list[str]]:
+    """(negatives, long-term categories) of a user's time-ordered ratings without windows (see
+    `contexts_from_log`).
 
     Its negatives are not the stream's rule (`coea.state`: latest exposure last, a click drops
     the category, capped) but the offline one of a rating log read whole: the exposures since
     the short window began, in order of first exposure, less every category ever clicked.
-    `_stream_context` follows the stream and the learner instead.
+    `window_negatives` follows the stream and the learner instead.
     """
     clicks = [r for r in ratings if r.is_click(click_threshold)]
     long_clicks, short_clicks = split_short(clicks, short_k)
@@ -326,32 +342,7 @@ def _context(h, ratings, cats, click_threshold: float, short_k: int, groups) -> 
     recent = [r for r in exposed if r.ts >= start] or exposed
     clicked = set(long_cats) | set(h.short_categories)
     negatives = dict.fromkeys(cats.get(r.item_id, "unknown") for r in recent)
-    group, profile = groups.get(h.user_id, (-1, ""))
-    return UserContext(
-        user_id=h.user_id,
-        group=group,
-        profile=profile,
-        short_seq=list(h.short_categories),
-        negatives=[c for c in negatives if c not in clicked],
-        long_categories=long_cats,
-        clicked_categories=_clicked(ratings, cats, click_threshold),
-    )
-
-
-def _stream_context(
-    h, ratings, cats, click_threshold: float, groups, windows: Sequence[int], long_cap: int
-) -> UserContext:
-    """What the learner's D_k holds for the user after `windows` (see `contexts_from_log`)."""
-    group, profile = groups.get(h.user_id, (-1, ""))
-    return UserContext(
-        user_id=h.user_id,
-        group=group,
-        profile=profile,
-        short_seq=list(h.short_categories),
-        negatives=window_negatives(ratings, cats, click_threshold, windows),
-        long_categories=[cats.get(i, "unknown") for i in h.long_items[-long_cap:]],
-        clicked_categories=_clicked(ratings, cats, click_threshold),
-    )
+    return [c for c in negatives if c not in clicked], long_cats
 
 
 def _clicked(ratings, cats, click_threshold: float) -> list[str]:
