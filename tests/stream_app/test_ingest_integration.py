@@ -289,3 +289,83 @@ def test_sigkill_mid_replay_recovers_to_the_uninterrupted_state(
             if w.alive():
                 w.kill()
         delete_topics(settings)
+
+
+def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
+    kafka_env, ml100k, ml100k_run, tmp_path
+):
+    """Two `coea worker` processes in one group, each with its own data dir and web port: the
+    second joins mid-replay (a rebalance splits the four partitions), the first is SIGKILLed
+    later (the second takes every partition, restoring the first's from the changelogs). The
+    final states equal the single-worker run's field by field; the training windows equal its
+    windows as a set, and any window sent twice (events after the killed worker's last commit
+    are processed again: at-least-once) is an exact copy."""
+    from coea.settings import Settings
+    from stream_app.store import iter_users
+
+    settings = kafka_env.settings
+    env = {**kafka_env.env, **ML_ENV}
+    replay_log = tmp_path / "replay.log"
+    with open(replay_log, "wb") as out:
+        replay = subprocess.Popen(
+            [COEA, "replay", "--ml-100k", str(ml100k)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    workers: list[Worker] = []
+
+    def worker_env(name: str) -> dict[str, str]:
+        return {**env, "COEA_DATA_DIR": str(tmp_path / name)}
+
+    def owned(w: Worker) -> set[str]:
+        return set((w.stats() or {}).get("offsets") or {})
+
+    try:
+        workers.append(Worker.start(worker_env("w1"), tmp_path / "worker1.log"))
+        wait_for(
+            lambda: (workers[0].stats() or {}).get("applied", 0) >= 20_000,
+            240,
+            "the first worker to apply 20,000 events",
+            detail=lambda: workers[0].diagnosis() + "\nreplay:\n" + replay_log.read_text()[-2000:],
+        )
+        workers.append(Worker.start(worker_env("w2"), tmp_path / "worker2.log"))
+        # the join rebalances: the second worker processes records of partitions it now owns
+        wait_for(
+            lambda: (workers[1].stats() or {}).get("records", 0) >= 5_000,
+            240,
+            "the second worker to take partitions and process 5,000 records",
+            detail=workers[1].diagnosis,
+        )
+        assert workers[0].alive() and workers[0].crashes() == []
+        assert owned(workers[1]) and owned(workers[1]) <= {"0", "1", "2", "3"}
+        workers[0].kill()
+        assert replay.wait(timeout=300) == 0, replay_log.read_text()
+        wait_for(
+            lambda: events_consumed(settings),
+            300,
+            "the remaining worker to take every partition and catch up",
+            1.0,
+            detail=workers[1].diagnosis,
+        )
+        assert "forgot process state of events partitions" in workers[1].log_text()
+        assert workers[1].crashes() == []
+        assert workers[1].stop() == 0
+        survivor = Settings(**{**settings.model_dump(), "data_dir": tmp_path / "w2"})
+        states = {s.user_id: s for s in iter_users(survivor)}
+        assert sorted(states) == sorted(ml100k_run.states)
+        differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
+        assert not differ, f"{len(differ)} users differ from the single-worker run: {differ[:5]}"
+        sent = [
+            TrainingWindow.model_validate_json(v).model_dump_json()
+            for _, v in read_topic(settings, TRAINING_WINDOWS.name(settings))
+        ]
+        assert set(sent) == {w.model_dump_json() for w in ml100k_run.windows}
+        by_key = Counter((json.loads(w)["window_id"], json.loads(w)["user_id"]) for w in set(sent))
+        assert max(by_key.values()) == 1  # a window sent twice is the same window, never a variant
+    finally:
+        replay.kill()
+        for w in workers:
+            if w.alive():
+                w.kill()
+        delete_topics(settings)
