@@ -121,7 +121,12 @@ def run_once(method: Method, split: Split, seed: int, ks: Sequence[int]) -> tupl
     items = method.recommend_items(users, k_max)
     wall = time.perf_counter() - start
     check_lists(method.name, cats, split, k_max)
-    return score_lists(cats, items, split, ks), wall
+    scores = score_lists(cats, items, split, ks)
+    paths = getattr(method, "last_paths", None)  # exploration rows: the path they blended
+    if paths is not None:
+        for k in PATH_KS:
+            scores.update(path_scores(paths, split, k))
+    return scores, wall
 
 
 #: Methods whose quality and novelty are recorded after every PCO round (Figure 4).
@@ -129,14 +134,25 @@ CURVE_METHODS = ("coea", "coea-no-kl")
 CURVE_KEYS = ("C-H@1", "C-N@5", "NCP@5", "NCP@5/K", "SER@5")
 
 
+#: Path depths scored for every exploration row: 2 = the path's slots in the blended top 5.
+PATH_KS = (2, 5)
+
+
 def path_scores(paths: dict[str, list[str]], split: Split, k: int = 5) -> dict[str, float]:
-    """The exploration path alone: `path C-H@k` (share in C_pref) and `path NCP@k/K`."""
+    """The exploration path alone, before the blend: `path C-H@k` (share in C_pref),
+    `path NCP@k/K` (share new to C_hist) and `path SER@k` (share new and engaged: the
+    path's precision at what serendipity counts, free of the base ranking's share)."""
     users = split.eval_users
     t = split.targets
     return {
-        f"path C-H@{k}": m.mean_over_users(m.category_hit(paths[u], t[u].pref, k) for u in users),
+        f"path C-H@{k}": m.mean_over_users(
+            m.category_hit(paths.get(u, []), t[u].pref, k) for u in users
+        ),
         f"path NCP@{k}/K": m.mean_over_users(
-            m.novel_category_share(paths[u], t[u].hist_full, k) for u in users
+            m.novel_category_share(paths.get(u, []), t[u].hist_full, k) for u in users
+        ),
+        f"path SER@{k}": m.mean_over_users(
+            m.serendipity(paths.get(u, []), t[u].hist_full, t[u].pref, k) for u in users
         ),
     }
 

@@ -216,3 +216,27 @@ def test_neighbour_unseen_is_fast_on_ml100k(ml100k) -> None:
     for u in split.eval_users:
         assert len(paths[u]) == 10
         assert not set(paths[u]) & split.targets[u].hist_full
+
+
+def test_exploration_rows_score_their_path_before_the_blend(toy_log) -> None:
+    from evaluation.metrics import serendipity
+    from evaluation.protocol import build_split
+    from evaluation.runner import PATH_KS, run_once
+
+    split = build_split(toy_log, ProtocolConfig())
+    (base, explorer) = build_methods(
+        ["most-popular", "unseen-popular"], MethodSettings(base="most-popular")
+    )
+    base_scores, _ = run_once(base, split, 0, (1, 5))
+    assert not any(key.startswith("path ") for key in base_scores)  # no path to score
+    scores, _ = run_once(explorer, split, 0, (1, 5))
+    t = split.targets
+    for k in PATH_KS:
+        by_hand = sum(
+            serendipity(explorer.last_paths[u], t[u].hist_full, t[u].pref, k)
+            for u in split.eval_users
+        ) / len(split.eval_users)
+        assert scores[f"path SER@{k}"] == pytest.approx(by_hand)
+        filled = [len(explorer.last_paths[u][:k]) / k for u in split.eval_users]
+        # every path category is unseen: the novel share is how full the paths are
+        assert scores[f"path NCP@{k}/K"] == pytest.approx(sum(filled) / len(filled))
