@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -42,8 +42,23 @@ class Settings(BaseSettings):
 
     # --- broker -------------------------------------------------------------------------
     kafka_host: str = Field("127.0.0.1", description="Host the broker listens on and clients use.")
-    kafka_port: int = Field(9092, description="Broker client port.")
-    kafka_controller_port: int = Field(9093, description="KRaft controller port.")
+    kafka_port: int = Field(9092, description="Broker client port (of node 1 in a cluster).")
+    kafka_controller_port: int = Field(
+        9093, description="KRaft controller port (of node 1 in a cluster)."
+    )
+    kafka_brokers: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="Brokers `coea broker up` starts (KRaft nodes, each broker and controller; "
+        "`--brokers` overrides it) and clients bootstrap from: node k listens on kafka_port + "
+        "2(k-1), its controller on kafka_controller_port + 2(k-1).",
+    )
+    kafka_bootstrap: str | None = Field(
+        None,
+        description="Bootstrap servers of the clients, 'host:port,host:port' (unset: "
+        "kafka_host with the client port of each of the kafka_brokers nodes).",
+    )
     kafka_home: Path = Field(
         REPO_ROOT / "var" / "kafka",
         description="Where the broker keeps its data (kraft/), logs (logs/) and pid file.",
@@ -76,6 +91,18 @@ class Settings(BaseSettings):
         "coea", description="Prefix of every topic name (tests isolate by it)."
     )
     topic_partitions: int = Field(4, description="Partitions of the keyed topics.")
+    topic_replication_factor: int = Field(
+        1,
+        ge=1,
+        description="Replicas of every topic the project creates (coea topics create) and of "
+        "the worker's changelog topics; at most the number of brokers.",
+    )
+    topic_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="min.insync.replicas of those topics: an acks=all write succeeds only "
+        "with this many replicas in sync (at most topic_replication_factor).",
+    )
 
     # --- stream state (paper sec. 4.2.1, 4.2.4) ------------------------------------------
     tau: int = Field(5, description="Long-term click filter threshold tau (eq. 3).")
@@ -220,9 +247,45 @@ class Settings(BaseSettings):
         """The learner's consumer group: `learner_group_id`, or `<topic_prefix>-learner`."""
         return self.learner_group_id or f"{self.topic_prefix}-learner"
 
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_list(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        addresses = [a.strip() for a in value.split(",") if a.strip()]
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"kafka_bootstrap: {address!r} is not host:port")
+        return ",".join(addresses)
+
+    @model_validator(mode="after")
+    def _replication_fits(self) -> Settings:
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(
+                f"topic_min_insync_replicas ({self.topic_min_insync_replicas}) is more than "
+                f"topic_replication_factor ({self.topic_replication_factor}): no write could "
+                "succeed"
+            )
+        return self
+
+    def node_ports(self, node: int) -> tuple[int, int]:
+        """Client and controller port of node `node` (1-based) of the local cluster."""
+        step = 2 * (node - 1)
+        return self.kafka_port + step, self.kafka_controller_port + step
+
+    @property
+    def broker_addresses(self) -> list[str]:
+        """The clients' bootstrap addresses, host:port each."""
+        if self.kafka_bootstrap:
+            return self.kafka_bootstrap.split(",")
+        ports = [self.node_ports(k)[0] for k in range(1, self.kafka_brokers + 1)]
+        return [f"{self.kafka_host}:{p}" for p in ports]
+
     @property
     def bootstrap_servers(self) -> str:
-        return f"{self.kafka_host}:{self.kafka_port}"
+        """The bootstrap list as clients take it: 'host:port' or 'host:port,host:port'."""
+        return ",".join(self.broker_addresses)
 
     @classmethod
     def settings_customise_sources(

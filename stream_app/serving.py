@@ -19,19 +19,48 @@ from typing import Any
 from coea import topics as spec
 from coea.table import serving_answer
 from stream_app.access import user_id_problem
-from stream_app.app import app
+from stream_app.app import app, settings
+from stream_app.config import GROUPS_TABLE, NOVEL_TABLE, changelog_configs
 from stream_app.routing import table_route
 from stream_app.tables import users_table
 from stream_app.topics import raw_topic
 
-_RAW = {"key_type": bytes, "value_type": bytes}
+_RAW = {"key_type": bytes, "value_type": bytes, "extra_topic_configs": changelog_configs(settings)}
 groups_topic = raw_topic(spec.USER_GROUPS)
 table_topic = raw_topic(spec.NOVEL_CATEGORIES)
 
-groups_table = app.Table("user-groups", options={"driver": "rocksdict"}, **_RAW)
+groups_table = app.Table(GROUPS_TABLE, options={"driver": "rocksdict"}, **_RAW)
 novel_table = app.GlobalTable(  # one partition, like its source topic
-    "novel-categories", partitions=1, options={"driver": "rocksdict"}, **_RAW
+    NOVEL_TABLE, partitions=1, options={"driver": "rocksdict"}, **_RAW
 )
+
+
+def read_committed() -> None:
+    """The worker's consumer reads committed records only (isolation_level read_committed).
+
+    The learner publishes each table version, with its user groups, in one transaction
+    (`coea.table_io`): an aborted or still open transaction must never reach these tables.
+    Faust sets read_committed only in its own exactly-once mode, so the option is set on the
+    aiokafka consumer Faust creates, before that consumer starts. Faust has one consumer for
+    every topic; records of producers without transactions (events, changelogs) read the
+    same either way. Checked on faust-streaming 0.15.3 / aiokafka 0.14."""
+    from faust.transport.drivers import aiokafka as driver
+
+    thread = driver.AIOKafkaConsumerThread
+    if getattr(thread, "_coea_read_committed", False):
+        return
+    create = thread._create_worker_consumer
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._isolation_level = "read_committed"  # read by consumer.start() (its fetcher)
+        return consumer
+
+    thread._create_worker_consumer = create_worker_consumer
+    thread._coea_read_committed = True
+
+
+read_committed()
 
 
 async def _mirror(stream: Any, table: Any) -> None:

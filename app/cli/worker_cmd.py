@@ -71,9 +71,10 @@ def worker(
 def _prepare(settings) -> None:
     """Fail early and clearly on an unsafe web bind or without a broker; create the topics
     the worker needs."""
-    from coea.admin import create_topics
+    from coea.admin import create_named_topics, create_topics
     from coea.broker import answers
     from coea.security import SecurityConfigError, api_token, bind_problem, client_security
+    from stream_app.config import worker_topics
 
     try:
         problem = bind_problem(settings.worker_web_host, api_token(settings))
@@ -88,6 +89,7 @@ def _prepare(settings) -> None:
             "`coea broker up` (or set COEA_KAFKA_HOST / COEA_KAFKA_PORT)"
         )
     create_topics(settings)
+    create_named_topics(settings, worker_topics(settings))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     click.echo(
         f"coea worker: broker {settings.bootstrap_servers}, topics {settings.topic_prefix}.*, "

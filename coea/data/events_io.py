@@ -158,7 +158,8 @@ class Publisher:
             bootstrap_servers=settings.bootstrap_servers,
             linger_ms=linger_ms,
             batch_size=256 * 1024,
-            acks=1,
+            acks="all",  # with idempotence: no loss and no duplicate when a broker fails
+            enable_idempotence=True,
             client_id="coea-replay",
             **kafka_python_options(settings),
         )

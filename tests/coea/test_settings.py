@@ -67,3 +67,36 @@ def test_topic_policies():
     }
     assert NOVEL_CATEGORIES.partitions == 1
     assert len({t.suffix for t in ALL_TOPICS}) == len(ALL_TOPICS)
+
+
+def test_bootstrap_list_from_brokers_or_explicit(monkeypatch):
+    for key in ("COEA_KAFKA_BOOTSTRAP", "COEA_KAFKA_BROKERS", "COEA_KAFKA_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    s = Settings(kafka_port=9092, kafka_controller_port=9093, kafka_brokers=3)
+    assert s.bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+    assert [s.node_ports(k) for k in (1, 2, 3)] == [(9092, 9093), (9094, 9095), (9096, 9097)]
+    monkeypatch.setenv("COEA_KAFKA_BOOTSTRAP", " a:1, b:2 ")
+    s = Settings()
+    assert s.bootstrap_servers == "a:1,b:2" and s.broker_addresses == ["a:1", "b:2"]
+    monkeypatch.setenv("COEA_KAFKA_BOOTSTRAP", "a:1,b")
+    with pytest.raises(ValueError, match="kafka_bootstrap"):
+        Settings()
+
+
+def test_replication_settings(monkeypatch):
+    monkeypatch.delenv("COEA_TOPIC_REPLICATION_FACTOR", raising=False)
+    monkeypatch.delenv("COEA_TOPIC_MIN_INSYNC_REPLICAS", raising=False)
+    s = Settings()
+    assert (s.topic_replication_factor, s.topic_min_insync_replicas) == (1, 1)
+    monkeypatch.setenv("COEA_TOPIC_REPLICATION_FACTOR", "3")
+    monkeypatch.setenv("COEA_TOPIC_MIN_INSYNC_REPLICAS", "2")
+    s = Settings()
+    assert (s.topic_replication_factor, s.topic_min_insync_replicas) == (3, 2)
+    from stream_app.config import faust_options, worker_topics
+
+    opts = faust_options(s)
+    assert opts["topic_replication_factor"] == 3 and opts["producer_acks"] == -1
+    assert all(cfg["min.insync.replicas"] == "2" for _, _, cfg in worker_topics(s))
+    monkeypatch.setenv("COEA_TOPIC_REPLICATION_FACTOR", "1")
+    with pytest.raises(ValueError, match="topic_min_insync_replicas"):
+        Settings()
