@@ -1,9 +1,12 @@
-"""Start, stop and query the project's own single-node Apache Kafka (KRaft) broker.
+"""Start, stop and query the project's own Apache Kafka (KRaft) broker, or a local cluster.
 
 The jars come from Maven Central through ``infra/kafka/fetch.sh`` (cached in
 ``infra/kafka/.cache/libs``); data, logs and the pid file live under ``settings.kafka_home``.
-Every operation is idempotent: ``up`` on a running broker and ``down`` on a stopped one are
-harmless.
+One broker (the default) keeps them there directly; a cluster of N brokers keeps one folder per
+node, ``node-1`` .. ``node-N``, each node a broker and a voter of the controller quorum of all
+N, on its own ports (`Settings.node_ports`). Every operation is idempotent: ``up`` on a
+running broker and ``down`` on a stopped one are harmless; ``up`` on a cluster with a stopped
+node starts that node.
 """
 
 from __future__ import annotations
@@ -70,6 +73,61 @@ def _paths(settings: Settings) -> BrokerPaths:
     return BrokerPaths(Path(settings.kafka_home))
 
 
+@dataclass(frozen=True)
+class Node:
+    """One KRaft node (broker and controller) of the local cluster."""
+
+    node_id: int
+    host: str
+    port: int
+    controller_port: int
+    paths: BrokerPaths
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def cluster_size(settings: Settings) -> int | None:
+    """How many brokers the storage under kafka_home was made for (None: nothing there)."""
+    home = Path(settings.kafka_home)
+    nodes = [d for d in home.glob("node-*") if d.name[5:].isdigit()] if home.is_dir() else []
+    if nodes:
+        return len(nodes)
+    single = _paths(settings)
+    if single.config.exists() or (single.data / "meta.properties").exists():
+        return 1
+    return None
+
+
+def nodes(settings: Settings, brokers: int | None = None) -> list[Node]:
+    """The nodes of a cluster of `brokers` (default: what kafka_home holds, else
+    settings.kafka_brokers)."""
+    n = brokers or cluster_size(settings) or settings.kafka_brokers
+    home = Path(settings.kafka_home)
+    if n == 1:
+        paths = _paths(settings)
+        return [
+            Node(1, settings.kafka_host, settings.kafka_port, settings.kafka_controller_port, paths)
+        ]
+    out = []
+    for k in range(1, n + 1):
+        port, controller = settings.node_ports(k)
+        out.append(Node(k, settings.kafka_host, port, controller, BrokerPaths(home / f"node-{k}")))
+    return out
+
+
+def _node_settings(settings: Settings, node: Node) -> Settings:
+    """`settings` whose clients talk to `node` only."""
+    return settings.model_copy(update={"kafka_bootstrap": node.address})
+
+
+def _cluster_settings(settings: Settings, cluster: list[Node]) -> Settings:
+    """`settings` whose clients bootstrap from every node of `cluster`."""
+    addresses = ",".join(n.address for n in cluster)
+    return settings.model_copy(update={"kafka_bootstrap": addresses})
+
+
 def fetch_jars() -> Path:
     """Make sure the broker jars are cached; returns the libs folder."""
     if not shutil.which("java"):
@@ -99,7 +157,8 @@ def _java(settings: Settings, main: str, *args: str, paths: BrokerPaths) -> list
     ]
 
 
-def _render_config(settings: Settings, paths: BrokerPaths) -> None:
+def _render_config(settings: Settings, node: Node, cluster: list[Node]) -> None:
+    paths = node.paths
     home = SecuredHome(paths.home)
     formatted = (paths.data / "meta.properties").exists()
     if is_secured(settings):
@@ -117,22 +176,45 @@ def _render_config(settings: Settings, paths: BrokerPaths) -> None:
             f"{paths.home} holds a secured broker: set COEA_KAFKA_SECURITY_PROTOCOL=SASL_SSL "
             "(docs/security.md) or use another COEA_KAFKA_HOME"
         )
+    n = len(cluster)
     text = (
         (INFRA / "server.properties.template")
         .read_text()
         .format(
-            port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port,
+            node_id=node.node_id,
+            voters=",".join(f"{c.node_id}@127.0.0.1:{c.controller_port}" for c in cluster),
+            port=node.port,
+            controller_port=node.controller_port,
             data_dir=paths.data,
+            replication=min(n, 3),
+            min_isr=internal_min_isr(n),
         )
     )
     paths.config.write_text(text)
 
 
-def _format_storage(settings: Settings, paths: BrokerPaths) -> None:
+def internal_min_isr(brokers: int) -> int:
+    """min.insync.replicas of the broker's internal topics and its default for other topics
+    on a cluster of `brokers`: 1 for one or two brokers, 2 from three on."""
+    return 2 if brokers >= 3 else 1
+
+
+def _new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def _cluster_id(home: Path) -> str:
+    """The id every node of the cluster under `home` is formatted with (made once)."""
+    path = home / "cluster.id"
+    if not path.exists():
+        path.write_text(_new_cluster_id() + "\n")
+    return path.read_text().strip()
+
+
+def _format_storage(settings: Settings, paths: BrokerPaths, cluster_id: str | None = None) -> None:
     if (paths.data / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    cluster_id = cluster_id or _new_cluster_id()
     cmd = _java(
         settings,
         "kafka.tools.StorageTool",
@@ -200,10 +282,7 @@ def _pid(paths: BrokerPaths) -> int | None:
 def answers(settings: Settings | None = None, timeout_s: float = 3.0) -> bool:
     """True when a Kafka broker answers a metadata request at the configured address."""
     settings = settings or get_settings()
-    try:
-        with socket.create_connection((settings.kafka_host, settings.kafka_port), timeout=1.0):
-            pass
-    except OSError:
+    if not _listening(settings):
         return False
     from kafka import KafkaAdminClient  # imported late: `coea --help` stays fast
     from kafka.errors import KafkaError
@@ -249,8 +328,45 @@ class BrokerStatus:
         return f"stopped: nothing answers at {self.address}"
 
 
-def status(settings: Settings | None = None) -> BrokerStatus:
+@dataclass(frozen=True)
+class ClusterStatus:
+    """Status of every node of a local cluster; `answering` when all of them answer."""
+
+    nodes: list[BrokerStatus]
+
+    @property
+    def running(self) -> bool:
+        return any(n.running for n in self.nodes)
+
+    @property
+    def answering(self) -> bool:
+        return all(n.answering for n in self.nodes)
+
+    def describe(self) -> str:
+        n = len(self.nodes)
+        up_ = sum(s.answering for s in self.nodes)
+        lines = [f"cluster of {n} brokers, {up_} answering:"]
+        lines += [f"  node {k}: {s.describe()}" for k, s in enumerate(self.nodes, 1)]
+        return "\n".join(lines)
+
+
+def _node_status(settings: Settings, node: Node) -> BrokerStatus:
+    pid = _pid(node.paths)
+    return BrokerStatus(
+        running=pid is not None,
+        answering=answers(ops_settings(_node_settings(settings, node)), timeout_s=2.0),
+        pid=pid,
+        address=node.address,
+        logs=node.paths.logs / "server.log",
+    )
+
+
+def status(settings: Settings | None = None) -> BrokerStatus | ClusterStatus:
+    """The broker's status, or each node's for a cluster (what kafka_home holds)."""
     settings = settings or get_settings()
+    cluster = nodes(settings)
+    if len(cluster) > 1:
+        return ClusterStatus([_node_status(settings, node) for node in cluster])
     paths = _paths(settings)
     pid = _pid(paths)
     return BrokerStatus(
@@ -262,9 +378,30 @@ def status(settings: Settings | None = None) -> BrokerStatus:
     )
 
 
-def up(settings: Settings | None = None, echo=print) -> BrokerStatus:
-    """Start the broker unless one answers already, and wait until it answers."""
+def _size_to_start(settings: Settings, brokers: int | None) -> int:
+    """How many brokers `up` starts: `brokers`, else settings.kafka_brokers when it asks for a
+    cluster, else what kafka_home holds (a cluster made before restarts as a cluster)."""
+    existing = cluster_size(settings)
+    n = brokers or (settings.kafka_brokers if settings.kafka_brokers > 1 else existing or 1)
+    if existing is not None and existing != n:
+        what = "a single broker" if existing == 1 else f"a cluster of {existing} brokers"
+        raise BrokerError(
+            f"{settings.kafka_home} holds {what}, not {n}: `coea broker up --brokers "
+            f"{existing}` starts it again; another COEA_KAFKA_HOME (and ports) makes a new one"
+        )
+    return n
+
+
+def up(
+    settings: Settings | None = None, echo=print, brokers: int | None = None
+) -> BrokerStatus | ClusterStatus:
+    """Start the broker (or the `brokers` nodes of a local cluster) unless it answers
+    already, and wait until it answers."""
     settings = settings or get_settings()
+    n = _size_to_start(settings, brokers)
+    if n > 1:
+        return _up_cluster(settings, n, echo)
+    settings = _cluster_settings(settings, nodes(settings, 1))
     paths = _paths(settings)
     if is_secured(settings) and not SecuredHome(paths.home).is_secured():
         if _listening(settings):  # a fresh secured home: its ports must be free
@@ -278,21 +415,14 @@ def up(settings: Settings | None = None, echo=print) -> BrokerStatus:
         provision(settings, echo)
         return st
     fetch_jars()
+    node = nodes(settings, 1)[0]
     for d in (paths.home, paths.data, paths.logs):
         d.mkdir(parents=True, exist_ok=True)
     if _pid(paths) is None:
-        _render_config(settings, paths)
+        _render_config(settings, node, [node])
         _format_storage(settings, paths)
-        with open(paths.stdout, "ab") as out:
-            proc = subprocess.Popen(
-                _java(settings, "kafka.Kafka", str(paths.config), paths=paths),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        paths.pid_file.write_text(str(proc.pid))
-        echo(f"starting Kafka broker (pid {proc.pid}) on {settings.bootstrap_servers}...")
+        pid = _start(settings, paths)
+        echo(f"starting Kafka broker (pid {pid}) on {settings.bootstrap_servers}...")
     deadline = time.monotonic() + settings.kafka_start_timeout_s
     while time.monotonic() < deadline:
         if answers(ops_settings(settings)):
@@ -310,31 +440,130 @@ def up(settings: Settings | None = None, echo=print) -> BrokerStatus:
     )
 
 
+def _start(settings: Settings, paths: BrokerPaths) -> int:
+    """Start one node in its own session; returns its pid (also written to its pid file)."""
+    for d in (paths.home, paths.data, paths.logs):
+        d.mkdir(parents=True, exist_ok=True)
+    with open(paths.stdout, "ab") as out:
+        proc = subprocess.Popen(
+            _java(settings, "kafka.Kafka", str(paths.config), paths=paths),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    paths.pid_file.write_text(str(proc.pid))
+    return proc.pid
+
+
+def _cluster_ready(settings: Settings, cluster: list[Node]) -> bool:
+    """Every node answers and the cluster's metadata lists all of them."""
+    if not all(answers(_node_settings(settings, node), timeout_s=2.0) for node in cluster):
+        return False
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=_cluster_settings(settings, cluster).bootstrap_servers,
+            request_timeout_ms=3000,
+            client_id="coea-broker-probe",
+        )
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        return len(admin.describe_cluster()["brokers"]) == len(cluster)
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def _up_cluster(settings: Settings, n: int, echo) -> ClusterStatus:
+    if is_secured(settings):
+        raise BrokerError(
+            "the secured broker is a single node: a cluster (--brokers > 1) runs in plaintext "
+            "(docs/security.md)"
+        )
+    cluster = nodes(settings, n)
+    ports = [p for node in cluster for p in (node.port, node.controller_port)]
+    if len(set(ports)) != len(ports):
+        raise BrokerError(
+            f"the ports of the {n} nodes overlap ({ports}): node k uses COEA_KAFKA_PORT + "
+            "2(k-1) and COEA_KAFKA_CONTROLLER_PORT + 2(k-1), so the two must not be an even "
+            "number below 2N apart"
+        )
+    if _cluster_ready(settings, cluster):
+        st = status(settings)
+        echo(f"cluster already up: {st.describe()}")
+        return st
+    fetch_jars()
+    home = Path(settings.kafka_home)
+    home.mkdir(parents=True, exist_ok=True)
+    cluster_id = _cluster_id(home)
+    for node in cluster:
+        if _pid(node.paths) is not None:
+            continue
+        for d in (node.paths.home, node.paths.data, node.paths.logs):
+            d.mkdir(parents=True, exist_ok=True)
+        _render_config(settings, node, cluster)
+        _format_storage(settings, node.paths, cluster_id)
+        pid = _start(settings, node.paths)
+        echo(f"starting Kafka broker {node.node_id} of {n} (pid {pid}) on {node.address}...")
+    deadline = time.monotonic() + settings.kafka_start_timeout_s
+    while time.monotonic() < deadline:
+        if _cluster_ready(settings, cluster):
+            st = status(settings)
+            echo(f"cluster up: {st.describe()}")
+            return st
+        for node in cluster:
+            if _pid(node.paths) is None:
+                tail = _tail(node.paths.stdout) + _tail(node.paths.logs / "server.log")
+                raise BrokerError(
+                    f"broker {node.node_id} exited during start-up; last log lines:\n{tail}"
+                )
+        time.sleep(0.5)
+    raise BrokerError(
+        f"the cluster did not answer at {_cluster_settings(settings, cluster).bootstrap_servers} "
+        f"within {settings.kafka_start_timeout_s:.0f}s; see {home}/node-*/logs/server.log"
+    )
+
+
 def down(settings: Settings | None = None, echo=print, timeout_s: float = 30.0) -> None:
-    """Stop the broker started by `up` (SIGTERM, then SIGKILL after timeout_s)."""
+    """Stop the broker, or every node of the cluster, started by `up` (SIGTERM, then SIGKILL
+    after timeout_s)."""
     settings = settings or get_settings()
-    paths = _paths(settings)
-    pid = _pid(paths)
-    if pid is None:
-        paths.pid_file.unlink(missing_ok=True)
-        echo("broker already stopped")
+    cluster = nodes(settings)
+    running = [(node, _pid(node.paths)) for node in cluster]
+    running = [(node, pid) for node, pid in running if pid is not None]
+    if not running:
+        for node in cluster:
+            node.paths.pid_file.unlink(missing_ok=True)
+        echo("broker already stopped" if len(cluster) == 1 else "cluster already stopped")
         return
-    os.killpg(pid, signal.SIGTERM) if _is_group_leader(pid) else os.kill(pid, signal.SIGTERM)
+    for _, pid in running:
+        os.killpg(pid, signal.SIGTERM) if _is_group_leader(pid) else os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _pid(paths) is not None:
+    while time.monotonic() < deadline and any(_pid(node.paths) for node, _ in running):
         time.sleep(0.2)
-    if _pid(paths) is not None:
-        os.kill(pid, signal.SIGKILL)
-    paths.pid_file.unlink(missing_ok=True)
-    echo(f"broker stopped (pid {pid})")
+    for node, pid in running:
+        if _pid(node.paths) is not None:
+            os.kill(pid, signal.SIGKILL)
+        node.paths.pid_file.unlink(missing_ok=True)
+        name = "broker" if len(cluster) == 1 else f"broker {node.node_id}"
+        echo(f"{name} stopped (pid {pid})")
 
 
 def _listening(settings: Settings) -> bool:
-    try:
-        with socket.create_connection((settings.kafka_host, settings.kafka_port), timeout=1.0):
-            return True
-    except OSError:
-        return False
+    """True when something accepts a connection at one of the bootstrap addresses."""
+    for address in settings.broker_addresses:
+        host, _, port = address.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _is_group_leader(pid: int) -> bool:

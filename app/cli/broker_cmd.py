@@ -1,4 +1,4 @@
-"""`coea broker up|down|status`: the project's own single-node Kafka (KRaft) broker."""
+"""`coea broker up|down|status`: the project's own Kafka (KRaft) broker, or a local cluster."""
 
 from __future__ import annotations
 
@@ -13,18 +13,29 @@ from coea import broker as broker_ctl
 
 @click.group()
 def broker() -> None:
-    """Start, stop or query the local Apache Kafka broker (KRaft, 127.0.0.1).
+    """Start, stop or query the local Apache Kafka broker (KRaft, 127.0.0.1), or a local
+    cluster of several.
 
     Jars come from Maven Central (infra/kafka/pom.xml) and are cached in
-    infra/kafka/.cache/libs; data and logs live under COEA_KAFKA_HOME (default var/kafka).
+    infra/kafka/.cache/libs; data and logs live under COEA_KAFKA_HOME (default var/kafka;
+    node-1 .. node-N there for a cluster).
     """
 
 
 @broker.command()
-def up() -> None:
-    """Fetch the jars if needed, format storage, start the broker and wait until it answers."""
+@click.option(
+    "--brokers",
+    type=click.IntRange(1, 9),
+    default=None,
+    help="Start a cluster of N brokers (each also a controller voter): node k on "
+    "COEA_KAFKA_PORT + 2(k-1). Default: COEA_KAFKA_BROKERS (1), or the cluster "
+    "COEA_KAFKA_HOME holds.",
+)
+def up(brokers: int | None) -> None:
+    """Fetch the jars if needed, format storage, start the broker (or each stopped node of the
+    cluster) and wait until it answers."""
     try:
-        broker_ctl.up(echo=click.echo)
+        broker_ctl.up(echo=click.echo, brokers=brokers)
     except broker_ctl.BrokerError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -74,13 +85,15 @@ def credentials(out: Path, host: str, owner: int | None) -> None:
 
 @broker.command()
 def down() -> None:
-    """Stop the broker started by `coea broker up` (harmless when it is stopped)."""
+    """Stop the broker, or every node of the cluster, started by `coea broker up` (harmless
+    when stopped)."""
     broker_ctl.down(echo=click.echo)
 
 
 @broker.command()
 def status() -> None:
-    """Say whether the broker is running and answering; exit 0 if it answers, 1 if not."""
+    """Say whether the broker (each node of a cluster) is running and answering; exit 0 if
+    it answers (every node of a cluster), 1 if not."""
     st = broker_ctl.status()
     click.echo(st.describe())
     sys.exit(0 if st.answering else 1)
