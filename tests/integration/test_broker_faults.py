@@ -1,0 +1,162 @@
+"""Broker faults under a running `coea worker`, on private brokers (never the shared one): a
+three-broker cluster with replication 3 loses a node to SIGKILL mid-replay; a single broker
+is stopped and started again mid-replay. Either way the worker carries on by itself and the
+final state of every user equals the reference computed from the MovieLens files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+from ml100k_reference import PARAMS, assert_states_match, reference  # tests/support
+from private_kafka import start_private_kafka  # tests/support
+
+from coea.topics import ALL_TOPICS, EVENTS
+from stream_app.testing import COEA, ML_ENV, Worker, events_consumed, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _java():
+    if shutil.which("java") is None:
+        pytest.fail("java is not installed: the broker fault tests need real Kafka brokers")
+
+
+def test_three_broker_cluster_replicates_every_topic(tmp_path):
+    from coea.admin import create_topics, describe_topic_configs
+
+    kafka = start_private_kafka(tmp_path, brokers=3, replication=3, min_isr=2)
+    try:
+        status = kafka.coea("broker", "status")
+        assert status.returncode == 0, status.stdout
+        assert "cluster of 3 brokers, 3 answering" in status.stdout
+        settings = kafka.settings
+        assert len(settings.broker_addresses) == 3
+        names = [r.name for r in create_topics(settings)]
+        assert len(names) == len(ALL_TOPICS)
+        described = describe_topic_configs(names, settings)
+        for name, d in described.items():
+            assert (d["replicas"], d["in_sync"], d["min.insync.replicas"]) == (3, 3, 2), (name, d)
+    finally:
+        down = kafka.down()
+    assert down.count("stopped (pid") == 3
+    assert kafka.coea("broker", "status").returncode == 1
+
+
+def _replay(env, ml100k, log):
+    out = open(log, "wb")  # noqa: SIM115 (the child holds it)
+    return subprocess.Popen(
+        [COEA, "replay", "--ml-100k", str(ml100k)],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _produced(settings) -> int:
+    """Records on the events topic so far (sum of its end offsets)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        topic = EVENTS.name(settings)
+        tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        return sum(consumer.end_offsets(tps).values())
+    finally:
+        consumer.close()
+
+
+def _mid_replay(kafka, worker, replay):
+    """Wait until the replay has sent 30,000 events and the worker applies them; the replay
+    must still be sending."""
+    wait_for(
+        lambda: _produced(kafka.settings) >= 30_000 and (worker.stats() or {}).get("applied"),
+        300,
+        "30,000 events on the events topic, the worker applying them",
+        0.2,
+        detail=worker.diagnosis,
+    )
+    assert replay.poll() is None, "the replay ended before the fault"
+
+
+def _finish(kafka, worker, replay, replay_log, ml100k):
+    """Wait for the replay and the worker; the final states must equal the reference."""
+    from stream_app.store import iter_users
+
+    settings = kafka.settings.model_copy(update={"filter_unit": "category", "window_cap": 1000})
+    assert replay.wait(timeout=600) == 0, replay_log.read_text()[-3000:]
+    assert "sent 100000 events, rejected 0" in replay_log.read_text()
+    wait_for(
+        lambda: events_consumed(settings),
+        600,
+        "the worker to catch up",
+        2.0,
+        detail=lambda: worker.diagnosis() + "\n" + "\n".join(kafka.log),
+    )
+    assert worker.alive(), "the worker exited instead of carrying on"
+    assert worker.stop(timeout_s=120) == 0
+    states = {s.user_id: s for s in iter_users(settings)}
+    assert_states_match(states, reference(ml100k), PARAMS)
+    assert sum(s.events for s in states.values()) == 100_000
+
+
+def test_sigkill_of_one_of_three_brokers_mid_replay_loses_nothing(tmp_path, ml100k):
+    """Replication 3, min.insync.replicas 2: the node leading events partition 0 is killed
+    with SIGKILL once the replay has sent 30,000 events, and started again 20 s later."""
+    from coea.admin import create_topics
+
+    kafka = start_private_kafka(tmp_path, brokers=3, replication=3, min_isr=2)
+    env = {**kafka.env, **ML_ENV}
+    worker = replay = None
+    try:
+        create_topics(kafka.settings)
+        worker = Worker.start(env, tmp_path / "worker.log")
+        replay_log = tmp_path / "replay.log"
+        replay = _replay(env, ml100k, replay_log)
+        _mid_replay(kafka, worker, replay)
+        victim = kafka.leader(EVENTS.name(kafka.settings), 0)
+        kafka.kill(victim)
+        applied_at_kill = worker.stats()["applied"]
+        time.sleep(20)
+        assert kafka.coea("broker", "status").returncode == 1  # one node is down
+        kafka.up()  # starts the stopped node only
+        _finish(kafka, worker, replay, replay_log, ml100k)
+        assert applied_at_kill < 100_000
+    finally:
+        if replay is not None and replay.poll() is None:
+            replay.kill()
+        if worker is not None and worker.alive():
+            worker.kill()
+        kafka.down()
+
+
+def test_single_broker_stopped_and_restarted_mid_replay_the_worker_resumes(tmp_path, ml100k):
+    """A private single broker is stopped (`coea broker down`) once the replay has sent
+    30,000 events, and started again 10 s later; the worker and the replay carry on by
+    themselves."""
+    from coea.admin import create_topics
+
+    kafka = start_private_kafka(tmp_path, brokers=1)
+    env = {**kafka.env, **ML_ENV}
+    worker = replay = None
+    try:
+        create_topics(kafka.settings)
+        worker = Worker.start(env, tmp_path / "worker.log")
+        replay_log = tmp_path / "replay.log"
+        replay = _replay(env, ml100k, replay_log)
+        _mid_replay(kafka, worker, replay)
+        kafka.down()
+        applied_at_stop = worker.stats()["applied"]
+        time.sleep(10)
+        kafka.up()
+        _finish(kafka, worker, replay, replay_log, ml100k)
+        assert applied_at_stop < 100_000
+    finally:
+        if replay is not None and replay.poll() is None:
+            replay.kill()
+        if worker is not None and worker.alive():
+            worker.kill()
+        kafka.down()
