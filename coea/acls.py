@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coea.settings import Settings
+from coea.table_io import publisher_id
 from coea.topics import EVENTS, EVENTS_DLQ, ITEMS, NOVEL_CATEGORIES, TRAINING_WINDOWS, USER_GROUPS
 
 #: SASL users of the secured broker. `admin` is the super user (broker, topics, ACLs).
@@ -23,11 +24,12 @@ PRINCIPALS: tuple[str, ...] = (ADMIN, WORKER, LEARNER, TABLE_READER, REPLAY)
 
 @dataclass(frozen=True)
 class Grant:
-    """ALLOW `operation` on a resource (`TOPIC` or `GROUP`, literal or prefixed) to a user."""
+    """ALLOW `operation` on a resource (`TOPIC`, `GROUP` or `TRANSACTIONAL_ID`, literal or
+    prefixed) to a user."""
 
     user: str
-    operation: str  # READ, WRITE, ALL (Kafka's ACL operation names)
-    resource: str  # TOPIC or GROUP
+    operation: str  # READ, WRITE, DESCRIBE, ALL (Kafka's ACL operation names)
+    resource: str  # TOPIC, GROUP or TRANSACTIONAL_ID
     name: str
     prefixed: bool = False
 
@@ -57,6 +59,9 @@ def grants(prefix: str, learner_group: str) -> list[Grant]:
         Grant(LEARNER, "WRITE", "TOPIC", topic(NOVEL_CATEGORIES)),
         Grant(LEARNER, "READ", "TOPIC", topic(NOVEL_CATEGORIES)),  # numbers versions after it
         Grant(LEARNER, "READ", "GROUP", learner_group),
+        # its transactional producer (one transaction per table version; fences a second one)
+        Grant(LEARNER, "WRITE", "TRANSACTIONAL_ID", publisher_id(prefix)),
+        Grant(LEARNER, "DESCRIBE", "TRANSACTIONAL_ID", publisher_id(prefix)),
         # a downstream table consumer (coea.table_io.read_table): the table topic only
         Grant(TABLE_READER, "READ", "TOPIC", topic(NOVEL_CATEGORIES)),
         # replay: events (with end-of-stream markers) and the item catalogue

@@ -5,10 +5,16 @@ seen for the first time (nearest group, between refits) and publish them, and wh
 CycleTrigger says so run a cycle: CycleEngine.run -> write the cycle durably -> publish user
 groups and table version k -> mark published -> commit offsets. A restart resumes from the
 newest complete cycle (see learners/cycle_store.py).
+
+Everything the learner publishes goes through one transactional producer (the deployment's
+`coea.table_io.publisher_id`), opened when the learner starts: a second learner that starts
+later fences this one, whose next publish then fails; it logs why and exits with
+`FENCED_EXIT` instead of writing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -20,8 +26,8 @@ from coea.schemas import TrainingWindow, UserGroup
 from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.table import table_key, version_records
-from coea.table_io import publish_version, send_all
-from coea.topics import ITEMS, TRAINING_WINDOWS, USER_GROUPS
+from coea.table_io import Batch, PublisherFenced, open_publisher, publish_transaction
+from coea.topics import ITEMS, NOVEL_CATEGORIES, TRAINING_WINDOWS, USER_GROUPS
 from learners import cycle_store
 from learners import probes as learner_probes
 from learners.dataset import WindowStore
@@ -66,6 +72,22 @@ def read_categories(settings: Settings, timeout_s: float = 30.0) -> dict[str, st
     return out
 
 
+#: Exit status of a learner fenced by another learner of the same deployment.
+FENCED_EXIT = 3
+
+
+class LearnerFenced(SystemExit):
+    """Another learner of this deployment opened the table's publisher after this one: this
+    learner must publish nothing more and stop (exit status `FENCED_EXIT`)."""
+
+    def __init__(self, message: str):
+        super().__init__(FENCED_EXIT)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def _tp(topic: str, partition: int):
     from kafka import TopicPartition
 
@@ -107,6 +129,7 @@ class Learner:
         self.last_tick = time.monotonic()  # the poll loop's last turn (liveness)
         self.cycle_started: float | None = None  # monotonic start of the running cycle
         self.lag: dict[int, int] = {}
+        self.publisher = None  # the transactional producer (open_publisher), opened on first use
 
     # ---- recovery ----------------------------------------------------------------------
     def recover(self) -> None:
@@ -164,6 +187,9 @@ class Learner:
 
         s = self.settings
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_stop", True))
+        # First of all, so a learner of this deployment started earlier is fenced from now
+        # on and a transaction a killed one left open is aborted before the topic is read.
+        self.open_publisher()
         self.recover()
         self._number_after_topic()
         probes = learner_probes.start(self)
@@ -202,6 +228,7 @@ class Learner:
             consumer.close()
             if probes is not None:
                 probes.close()
+            self.close_publisher()
         return {"cycle": self.cycle, "cycles_run": self.cycles_run, "records": self.store.records}
 
     def _assign_all(self, consumer, topic: str, wait_s: float = 60.0) -> None:
@@ -383,6 +410,38 @@ class Learner:
             ts=now_ms(),
         )
 
+    # ---- publishing: one transaction per version (and per batch of new users' groups) ----
+    def open_publisher(self) -> None:
+        """Open (and initialise) the transactional producer if it is not open: any publisher
+        of this deployment opened before is fenced from now on."""
+        if self.publisher is None:
+            self.publisher = open_publisher(self.settings)
+
+    def close_publisher(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close(timeout=10)
+            self.publisher = None
+
+    def _transaction(self, batches: Sequence[Batch]) -> None:
+        """Publish `batches` in one transaction. Fenced by another learner: log it, close
+        the producer and raise LearnerFenced (nothing of the transaction is visible)."""
+        self.open_publisher()
+        try:
+            publish_transaction(self.publisher, batches)
+        except PublisherFenced as exc:
+            msg = (
+                f"learner: fenced: another learner of this deployment took over the table "
+                f"(transactional id {self.publisher.config['transactional_id']!r}); this one "
+                f"publishes nothing more and stops with exit status {FENCED_EXIT} ({exc})"
+            )
+            log.error(msg)
+            self.echo(msg)
+            self.metrics.publish_failures.inc()
+            self._stop = True
+            with contextlib.suppress(Exception):
+                self.close_publisher()
+            raise LearnerFenced(msg) from exc
+
     def _publish(self, k: int, rows, folder: Path, manifest: dict) -> None:
         try:
             self._send_version(k, rows, manifest)
@@ -396,9 +455,8 @@ class Learner:
         self.metrics.table_published(k, len(rows))
 
     def _send_version(self, k: int, rows, manifest: dict) -> None:
-        """User groups, then table version k (rows, marker, tombstones), durably."""
+        """User groups, then table version k (rows, marker, tombstones), in one transaction."""
         groups = list(self.groups.values())
-        self._send_groups(groups)
         version = manifest.get("version", k)
         recs = version_records(
             rows,
@@ -411,7 +469,10 @@ class Learner:
             exclude_history=self.engine.config.pco.exclude_history,
             fill_to=self.engine.config.pco.fill_to,
         )
-        publish_version(recs, self.settings)
+        table = NOVEL_CATEGORIES.name(self.settings)
+        self._transaction(
+            [self._groups_batch(groups), (table, [(key.encode(), v) for key, v in recs], 0)]
+        )
 
     def _commit(self) -> None:
         consumer = getattr(self, "consumer", None)
@@ -448,21 +509,11 @@ class Learner:
         self._send_groups(recs)
 
     def _send_groups(self, recs: Sequence[UserGroup]) -> None:
-        from kafka import KafkaProducer
+        self._transaction([self._groups_batch(recs)])
 
-        producer = KafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            acks="all",
-            **kafka_python_options(self.settings),
-        )
-        try:
-            send_all(
-                producer,
-                USER_GROUPS.name(self.settings),
-                [(r.user_id.encode(), r.to_bytes()) for r in recs],
-            )
-        finally:
-            producer.close()
+    def _groups_batch(self, recs: Sequence[UserGroup]) -> Batch:
+        topic = USER_GROUPS.name(self.settings)
+        return (topic, [(r.user_id.encode(), r.to_bytes()) for r in recs], None)
 
     def _seen_categories(self) -> set[str]:
         out: set[str] = set()
