@@ -9,14 +9,18 @@ import uuid
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, TopicAuthorizationFailedError
+from kafka.errors import (
+    KafkaError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailedError,
+)
 
 from coea import acls
 from coea.data.events_io import Publisher
 from coea.schemas import ClickEvent
 from coea.security import kafka_python_options
 from coea.table import TableRow, version_records
-from coea.table_io import publish_version, read_table
+from coea.table_io import open_publisher, publish_version, read_table
 from coea.topics import EVENTS, NOVEL_CATEGORIES
 
 pytestmark = [pytest.mark.integration]
@@ -123,6 +127,14 @@ def test_table_consumer_cannot_forge_a_marker(secured_broker):
             ).get(timeout=15)
     finally:
         producer.close(timeout=5)
+
+
+def test_only_the_learner_may_open_the_table_publisher(secured_broker):
+    # opening it would fence the learner: the transactional id is the learner's alone
+    for user in (acls.TABLE_READER, acls.WORKER):
+        with pytest.raises(TransactionalIdAuthorizationFailedError):
+            open_publisher(secured_broker.as_user(user))
+    open_publisher(secured_broker.as_user(acls.LEARNER)).close(timeout=5)
 
 
 def test_table_consumer_cannot_read_events(secured_broker):
