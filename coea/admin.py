@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
@@ -25,6 +28,22 @@ def replication_configs(settings: Settings) -> dict[str, str]:
     return {"min.insync.replicas": str(settings.topic_min_insync_replicas)}
 
 
+@contextmanager
+def admin_client(settings: Settings) -> Iterator[Any]:
+    """A kafka-python admin client for `settings` (security included), closed on exit."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="coea-admin",
+        **kafka_python_options(settings),
+    )
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
 def create_topics(
     settings: Settings | None = None, topics: tuple[TopicSpec, ...] = ALL_TOPICS
 ) -> list[TopicResult]:
@@ -35,17 +54,11 @@ def create_topics(
     On a secured broker a client sees only the topics its ACLs cover; a topic it may neither
     see nor create is reported with ``authorized=False`` (the super user creates them).
     """
-    from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
     settings = settings or get_settings()
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="coea-admin",
-        **kafka_python_options(settings),
-    )
-    try:
+    with admin_client(settings) as admin:
         existing = set(admin.list_topics())
         results = []
         for spec in topics:
@@ -69,8 +82,6 @@ def create_topics(
                     continue
             results.append(TopicResult(name, created, parts, spec.cleanup_policy))
         return results
-    finally:
-        admin.close()
 
 
 def create_named_topics(
@@ -80,16 +91,10 @@ def create_named_topics(
     replication of `settings`; return the names created. Then wait (up to `settle_s`) until
     the cluster's metadata shows every one of them with a leader on each partition, so a
     consumer group that subscribes next sees them on any broker."""
-    from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="coea-admin",
-        **kafka_python_options(settings),
-    )
-    try:
+    with admin_client(settings) as admin:
         existing = set(admin.list_topics())
         created = []
         for name, parts, configs in topics:
@@ -111,8 +116,6 @@ def create_named_topics(
         if created:
             _wait_for_leaders(admin, created, settle_s)
         return created
-    finally:
-        admin.close()
 
 
 def _wait_for_leaders(admin, names: list[str], settle_s: float) -> None:
@@ -142,16 +145,10 @@ def describe_topic_configs(
     A topic created moments ago can be described with no partitions (or an error code)
     until its leaders are elected: such answers are asked again for up to `settle_s`.
     """
-    from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
 
     settings = settings or get_settings()
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="coea-admin",
-        **kafka_python_options(settings),
-    )
-    try:
+    with admin_client(settings) as admin:
         out: dict[str, dict] = {n: {} for n in names}
         deadline = time.monotonic() + settle_s
         while True:
@@ -171,5 +168,3 @@ def describe_topic_configs(
             out[name]["cleanup.policy"] = entries["cleanup.policy"]["value"]
             out[name]["min.insync.replicas"] = int(entries["min.insync.replicas"]["value"])
         return out
-    finally:
-        admin.close()

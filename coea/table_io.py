@@ -13,9 +13,7 @@ protocol of coea/table.py still hides a version whose records are not all there.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
@@ -177,36 +175,6 @@ def publish_version(
             producer.close(timeout=10)
 
 
-def _read_committed(settings: Settings, topic: str, timeout_s: float) -> Iterator[Any]:
-    """Every committed record of `topic` from the beginning up to the last stable offsets at
-    the call (`coea.topic_io.read_to_end` with isolation_level read_committed: records of
-    aborted transactions are skipped, and an open transaction is where reading stops)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        isolation_level="read_committed",
-        **kafka_python_options(settings),
-    )
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not tps:
-            return
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)  # read_committed: the last stable offsets
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic} not read to its end within {timeout_s}s")
-            for msgs in consumer.poll(timeout_ms=500).values():
-                yield from msgs
-    finally:
-        consumer.close()
-
-
 def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> TableView:
     """Read the whole table topic from the beginning up to its current end; return the view.
 
@@ -215,6 +183,9 @@ def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> Tab
     """
     settings = settings or get_settings()
     view = TableView()
-    for m in _read_committed(settings, NOVEL_CATEGORIES.name(settings), timeout_s):
+    from coea.topic_io import read_to_end
+
+    topic = NOVEL_CATEGORIES.name(settings)
+    for m in read_to_end(settings, topic, timeout_s, isolation_level="read_committed"):
         view.apply(m.key.decode(), m.value)
     return view

@@ -11,9 +11,17 @@ from coea.security import kafka_python_options
 from coea.settings import Settings
 
 
-def read_to_end(settings: Settings, topic: str, timeout_s: float = 30.0) -> Iterator[Any]:
+def read_to_end(
+    settings: Settings,
+    topic: str,
+    timeout_s: float = 30.0,
+    isolation_level: str = "read_uncommitted",
+) -> Iterator[Any]:
     """Every record of every partition of `topic`, from the beginning up to the end offsets
     at the call (kafka-python ConsumerRecords, in offset order per partition).
+
+    With ``isolation_level="read_committed"`` records of aborted transactions are skipped and
+    the end is the last stable offset: an open transaction is where reading stops.
 
     No consumer group is joined and nothing is committed. Raises TimeoutError when the end is
     not reached within `timeout_s` (the records before it have been yielded).
@@ -24,6 +32,7 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 30.0) -> Iter
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
+        isolation_level=isolation_level,
         **kafka_python_options(settings),
     )
     try:
@@ -33,7 +42,7 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 30.0) -> Iter
             return
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
+        end = consumer.end_offsets(tps)  # read_committed: the last stable offsets
         deadline = time.monotonic() + timeout_s
         while any(consumer.position(tp) < end[tp] for tp in tps):
             if time.monotonic() > deadline:

@@ -84,7 +84,7 @@ class TrainSplit:
     def clicks(self, user: str) -> list[str]:
         """The user's clicked train items (rating >= click_threshold), in time order."""
         thr = self.config.click_threshold
-        return [r.item_id for r in self.sequences.get(user, []) if r.rating >= thr]
+        return [r.item_id for r in self.sequences.get(user, []) if r.is_click(thr)]
 
     def item_sequence(self, user: str) -> list[str]:
         return [r.item_id for r in self.sequences.get(user, [])]
@@ -157,8 +157,8 @@ def long_tail(volume: Counter[str], fraction: float) -> frozenset[str]:
 
 def _target(train: list[Rating], future: list[Rating], cmap: CategoryMap, cfg: ProtocolConfig):
     thr = cfg.click_threshold
-    train_clicks = [r.item_id for r in train if r.rating >= thr]
-    future_clicks = [r.item_id for r in future if r.rating >= thr]
+    train_clicks = [r.item_id for r in train if r.is_click(thr)]
+    future_clicks = [r.item_id for r in future if r.is_click(thr)]
     return UserTarget(
         pref=frozenset(cmap.of(future_clicks)),
         hist_full=frozenset(cmap.of(train_clicks)),

@@ -134,6 +134,21 @@ def run_cli(env: dict[str, str], *args: str, timeout_s: float = 300) -> subproce
     return proc
 
 
+def events_end(settings: Settings) -> int:
+    """Records on the events topic so far (the sum of its partitions' end offsets)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, **kafka_python_options(settings)
+    )
+    try:
+        topic = EVENTS.name(settings)
+        tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        return sum(consumer.end_offsets(tps).values())
+    finally:
+        consumer.close()
+
+
 def events_consumed(settings: Settings) -> bool:
     """True when the worker's committed offsets reach the end of every events partition."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition

@@ -48,7 +48,7 @@ class HUCB(ExplorationMethod):
             for r in seq:
                 for c in train.cmap.members.get(r.item_id, ()):
                     pulls[c] += 1
-                    clicks[c] += r.rating >= thr
+                    clicks[c] += r.is_click(thr)
         self.rate = {c: clicks[c] / pulls[c] if pulls[c] else 0.0 for c in train.cmap.categories}
 
     def _policies(self, user: str) -> tuple[bandit.UCB, dict[str, bandit.UCB]]:
@@ -62,7 +62,7 @@ class HUCB(ExplorationMethod):
                 children[self.parent[c]].update(c, rate)
         thr = self.train.config.click_threshold
         for r in self.train.sequences.get(user, []):
-            reward = float(r.rating >= thr)
+            reward = float(r.is_click(thr))
             for c in self.train.cmap.members.get(r.item_id, ()):
                 root.update(self.parent[c], reward)
                 children[self.parent[c]].update(c, reward)

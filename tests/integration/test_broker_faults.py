@@ -14,7 +14,7 @@ from ml100k_reference import PARAMS, assert_states_match, reference  # tests/sup
 from private_kafka import start_private_kafka  # tests/support
 
 from coea.topics import ALL_TOPICS, EVENTS
-from stream_app.testing import COEA, ML_ENV, Worker, events_consumed, wait_for
+from stream_app.testing import COEA, ML_ENV, Worker, events_consumed, events_end, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,24 +56,11 @@ def _replay(env, ml100k, log):
     )
 
 
-def _produced(settings) -> int:
-    """Records on the events topic so far (sum of its end offsets)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        topic = EVENTS.name(settings)
-        tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
-
-
 def _mid_replay(kafka, worker, replay):
     """Wait until the replay has sent 30,000 events and the worker applies them; the replay
     must still be sending."""
     wait_for(
-        lambda: _produced(kafka.settings) >= 30_000 and (worker.stats() or {}).get("applied"),
+        lambda: events_end(kafka.settings) >= 30_000 and (worker.stats() or {}).get("applied"),
         300,
         "30,000 events on the events topic, the worker applying them",
         0.2,
@@ -103,12 +90,12 @@ def _finish(kafka, worker, replay, replay_log, ml100k):
     assert sum(s.events for s in states.values()) == 100_000
 
 
-def test_sigkill_of_one_of_three_brokers_mid_replay_loses_nothing(tmp_path, ml100k):
-    """Replication 3, min.insync.replicas 2: the node leading events partition 0 is killed
-    with SIGKILL once the replay has sent 30,000 events, and started again 20 s later."""
+def _replay_through_a_fault(kafka, tmp_path, ml100k, fault) -> None:
+    """Replay ML-100K through a real worker on the private `kafka`; once 30,000 events are
+    on the topic, call ``fault(kafka)`` (it breaks and mends the cluster); then the replay and
+    the worker must finish by themselves with every state equal to the reference."""
     from coea.admin import create_topics
 
-    kafka = start_private_kafka(tmp_path, brokers=3, replication=3, min_isr=2)
     env = {**kafka.env, **ML_ENV}
     worker = replay = None
     try:
@@ -117,46 +104,41 @@ def test_sigkill_of_one_of_three_brokers_mid_replay_loses_nothing(tmp_path, ml10
         replay_log = tmp_path / "replay.log"
         replay = _replay(env, ml100k, replay_log)
         _mid_replay(kafka, worker, replay)
-        victim = kafka.leader(EVENTS.name(kafka.settings), 0)
-        kafka.kill(victim)
-        applied_at_kill = worker.stats()["applied"]
-        time.sleep(20)
-        assert kafka.coea("broker", "status").returncode == 1  # one node is down
-        kafka.up()  # starts the stopped node only
+        applied_at_fault = worker.stats()["applied"]
+        fault(kafka)
         _finish(kafka, worker, replay, replay_log, ml100k)
-        assert applied_at_kill < 100_000
+        assert applied_at_fault < 100_000
     finally:
         if replay is not None and replay.poll() is None:
             replay.kill()
         if worker is not None and worker.alive():
             worker.kill()
         kafka.down()
+
+
+def test_sigkill_of_one_of_three_brokers_mid_replay_loses_nothing(tmp_path, ml100k):
+    """Replication 3, min.insync.replicas 2: the node leading events partition 0 is killed
+    with SIGKILL once the replay has sent 30,000 events, and started again 20 s later."""
+
+    def kill_the_leader(kafka) -> None:
+        kafka.kill(kafka.leader(EVENTS.name(kafka.settings), 0))
+        time.sleep(20)
+        assert kafka.coea("broker", "status").returncode == 1  # one node is down
+        kafka.up()  # starts the stopped node only
+
+    kafka = start_private_kafka(tmp_path, brokers=3, replication=3, min_isr=2)
+    _replay_through_a_fault(kafka, tmp_path, ml100k, kill_the_leader)
 
 
 def test_single_broker_stopped_and_restarted_mid_replay_the_worker_resumes(tmp_path, ml100k):
     """A private single broker is stopped (`coea broker down`) once the replay has sent
     30,000 events, and started again 10 s later; the worker and the replay carry on by
     themselves."""
-    from coea.admin import create_topics
 
-    kafka = start_private_kafka(tmp_path, brokers=1)
-    env = {**kafka.env, **ML_ENV}
-    worker = replay = None
-    try:
-        create_topics(kafka.settings)
-        worker = Worker.start(env, tmp_path / "worker.log")
-        replay_log = tmp_path / "replay.log"
-        replay = _replay(env, ml100k, replay_log)
-        _mid_replay(kafka, worker, replay)
+    def stop_and_start(kafka) -> None:
         kafka.down()
-        applied_at_stop = worker.stats()["applied"]
         time.sleep(10)
         kafka.up()
-        _finish(kafka, worker, replay, replay_log, ml100k)
-        assert applied_at_stop < 100_000
-    finally:
-        if replay is not None and replay.poll() is None:
-            replay.kill()
-        if worker is not None and worker.alive():
-            worker.kill()
-        kafka.down()
+
+    kafka = start_private_kafka(tmp_path, brokers=1)
+    _replay_through_a_fault(kafka, tmp_path, ml100k, stop_and_start)

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from prometheus_text import samples  # tests/support
 
 from coea.admin import create_topics
@@ -34,7 +34,15 @@ from coea.table import TableRow, version_records
 from coea.table_io import publish_version
 from coea.topics import EVENTS
 from stream_app.config import app_id
-from stream_app.testing import COEA, Worker, delete_topics, events_consumed, run_cli, wait_for
+from stream_app.testing import (
+    COEA,
+    Worker,
+    delete_topics,
+    events_consumed,
+    events_end,
+    run_cli,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -73,16 +81,6 @@ def _bad_records(settings: Settings) -> None:
     producer.close()
 
 
-def _events_end(settings: Settings) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        topic = EVENTS.name(settings)
-        tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
-
-
 @pytest.fixture(scope="module")
 def system(broker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ops")
@@ -114,7 +112,7 @@ def system(broker, tmp_path_factory):
         wait_for(
             lambda: events_consumed(settings), 120, "the events consumed", detail=worker.diagnosis
         )
-        end = _events_end(settings)
+        end = events_end(settings)
         after = scrape(worker.port, worker.headers)
         rows = [TableRow(group=0, short_set=(), categories=(("c1", 0.9),))]
         publish_version(version_records(rows, 1, 1, "m1", 1, default_group=0), settings)

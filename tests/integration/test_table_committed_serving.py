@@ -14,7 +14,7 @@ from coea.table_io import open_publisher, publish_version, send_all
 from coea.topics import NOVEL_CATEGORIES
 from stream_app.testing import Worker, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # starts a worker
 
 
 def _answer(worker: Worker) -> dict:

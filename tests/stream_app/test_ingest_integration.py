@@ -339,6 +339,18 @@ def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
         )
         assert workers[0].alive() and workers[0].crashes() == []
         assert owned(workers[1]) and owned(workers[1]) <= {"0", "1", "2", "3"}
+        # the first worker forgot what it no longer owns: no partition is reported by both
+        wait_for(
+            lambda: not owned(workers[0]) & owned(workers[1]),
+            60,
+            "each events partition reported by one worker only",
+            detail=lambda: f"{owned(workers[0])} {owned(workers[1])}",
+        )
+        # any worker answers any user: the other one's users through request forwarding
+        for user in [str(u) for u in range(1, 31)]:
+            one, two = workers[0].state(user), workers[1].state(user)
+            assert one is not None and two is not None, user
+            assert one["user_id"] == two["user_id"] == user
         workers[0].kill()
         assert replay.wait(timeout=300) == 0, replay_log.read_text()
         wait_for(
