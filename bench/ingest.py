@@ -54,7 +54,8 @@ def broker_ceiling(settings: Settings, records: list[tuple[bytes, bytes]]) -> di
         bootstrap_servers=settings.bootstrap_servers,
         linger_ms=20,
         batch_size=256 * 1024,
-        acks=1,
+        acks="all",
+        enable_idempotence=True,
         **security,
     )
     start = time.perf_counter()

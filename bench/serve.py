@@ -76,7 +76,10 @@ def _setup(tmp: Path, n_events: int):
     from coea.security import kafka_python_options
 
     p = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", **kafka_python_options(settings)
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        **kafka_python_options(settings),
     )
     for u, g in groups.items():
         rec = UserGroup(user_id=u, csid=[g, 0, 0, 0], group=g, model_version="bench", ts=0)

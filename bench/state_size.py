@@ -101,7 +101,11 @@ class Stores:
         admin.close()
         self.topic, self.settings = topic, settings
         self.producer = KafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers, linger_ms=20, acks=1, **security
+            bootstrap_servers=settings.bootstrap_servers,
+            linger_ms=20,
+            acks="all",
+            enable_idempotence=True,
+            **security,
         )
         self.batch: list[tuple[bytes, bytes]] = []
         self.users = self.json_bytes = 0

@@ -6,7 +6,10 @@ a worker without that module's agents."""
 import faust
 
 from coea.settings import get_settings
+from stream_app import clients
 from stream_app.config import app_id, faust_options
+
+clients.apply()  # read_committed consumer, idempotent producer
 
 settings = get_settings()
 

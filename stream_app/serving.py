@@ -35,34 +35,6 @@ novel_table = app.GlobalTable(  # one partition, like its source topic
 )
 
 
-def read_committed() -> None:
-    """The worker's consumer reads committed records only (isolation_level read_committed).
-
-    The learner publishes each table version, with its user groups, in one transaction
-    (`coea.table_io`): an aborted or still open transaction must never reach these tables.
-    Faust sets read_committed only in its own exactly-once mode, so the option is set on the
-    aiokafka consumer Faust creates, before that consumer starts. Faust has one consumer for
-    every topic; records of producers without transactions (events, changelogs) read the
-    same either way. Checked on faust-streaming 0.15.3 / aiokafka 0.14."""
-    from faust.transport.drivers import aiokafka as driver
-
-    thread = driver.AIOKafkaConsumerThread
-    if getattr(thread, "_coea_read_committed", False):
-        return
-    create = thread._create_worker_consumer
-
-    def create_worker_consumer(self: Any, transport: Any) -> Any:
-        consumer = create(self, transport)
-        consumer._isolation_level = "read_committed"  # read by consumer.start() (its fetcher)
-        return consumer
-
-    thread._create_worker_consumer = create_worker_consumer
-    thread._coea_read_committed = True
-
-
-read_committed()
-
-
 async def _mirror(stream: Any, table: Any) -> None:
     """Keep `table` equal to the topic: the latest value per key, tombstones delete."""
     async for event in stream.events():

@@ -128,6 +128,14 @@ class Worker:
             raise AssertionError(f"worker did not stop on SIGTERM within {timeout_s}s") from None
 
 
+def start_replay(env: dict[str, str], ml100k: Path, log: Path) -> subprocess.Popen:
+    """`coea replay --ml-100k` in the background, its output in `log`."""
+    out = open(log, "wb")  # noqa: SIM115 (the child holds it)
+    return subprocess.Popen(
+        [COEA, "replay", "--ml-100k", str(ml100k)], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+
+
 def run_cli(env: dict[str, str], *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
     proc = subprocess.run([COEA, *args], env=env, capture_output=True, text=True, timeout=timeout_s)
     assert proc.returncode == 0, f"coea {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"

@@ -32,7 +32,12 @@ def smoke(timeout: float) -> None:
         click.echo(f"topic {r.name}: {'created' if r.created else 'exists'}")
     run = uuid.uuid4().hex[:8]
     security = kafka_python_options(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", **security)
+    producer = KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        **security,
+    )
     expected: dict[str, set[bytes]] = {}
     for spec, key, record in EXAMPLES:
         topic = spec.name(settings)

@@ -6,7 +6,6 @@ final state of every user equals the reference computed from the MovieLens files
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from ml100k_reference import PARAMS, assert_states_match, reference  # tests/sup
 from private_kafka import start_private_kafka  # tests/support
 
 from coea.topics import ALL_TOPICS, EVENTS
-from stream_app.testing import COEA, ML_ENV, Worker, events_consumed, events_end, wait_for
+from stream_app.testing import ML_ENV, Worker, events_consumed, events_end, start_replay, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,16 +43,6 @@ def test_three_broker_cluster_replicates_every_topic(tmp_path):
         down = kafka.down()
     assert down.count("stopped (pid") == 3
     assert kafka.coea("broker", "status").returncode == 1
-
-
-def _replay(env, ml100k, log):
-    out = open(log, "wb")  # noqa: SIM115 (the child holds it)
-    return subprocess.Popen(
-        [COEA, "replay", "--ml-100k", str(ml100k)],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def _mid_replay(kafka, worker, replay):
@@ -102,7 +91,7 @@ def _replay_through_a_fault(kafka, tmp_path, ml100k, fault) -> None:
         create_topics(kafka.settings)
         worker = Worker.start(env, tmp_path / "worker.log")
         replay_log = tmp_path / "replay.log"
-        replay = _replay(env, ml100k, replay_log)
+        replay = start_replay(env, ml100k, replay_log)
         _mid_replay(kafka, worker, replay)
         applied_at_fault = worker.stats()["applied"]
         fault(kafka)
