@@ -88,6 +88,13 @@ class LearnerFenced(SystemExit):
         return self.message
 
 
+class StopRequested(BaseException):
+    """SIGTERM arrived while a cycle's models trained: the cycle is abandoned (nothing of it
+    is recorded or published; the next start runs it again from the last complete cycle, as
+    after a kill). A BaseException, like KeyboardInterrupt, so no `except Exception` in the
+    training code swallows it."""
+
+
 def _tp(topic: str, partition: int):
     from kafka import TopicPartition
 
@@ -124,6 +131,7 @@ class Learner:
         self.prev_keys: list[str] = []
         self.cycles_run = 0
         self._stop = False
+        self._interruptible = False  # True while the engine trains: SIGTERM abandons the cycle
         self._unpublished: cycle_store.CycleRecord | None = None
         self.metrics = LearnerMetrics(self.facts)
         self.last_tick = time.monotonic()  # the poll loop's last turn (liveness)
@@ -186,7 +194,7 @@ class Learner:
         from kafka import KafkaConsumer
 
         s = self.settings
-        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_stop", True))
+        signal.signal(signal.SIGTERM, self._on_sigterm)
         # First of all, so a learner of this deployment started earlier is fenced from now
         # on and a transaction a killed one left open is aborted before the topic is read.
         self.open_publisher()
@@ -224,6 +232,12 @@ class Learner:
                 if self.exit_idle_s and idle > self.exit_idle_s and not self.trigger.pending:
                     self.echo(f"learner: no new windows for {idle:.0f}s; stopping")
                     break
+        except StopRequested:
+            self.echo(
+                f"learner: SIGTERM during cycle {self.cycle + 1}'s training; stopping without "
+                f"it (nothing of it published; the next start runs it again after cycle "
+                f"{self.cycle})"
+            )
         finally:
             consumer.close()
             if probes is not None:
@@ -336,6 +350,13 @@ class Learner:
         self.lag = lag
 
     # ---- cycles ------------------------------------------------------------------------
+    def _on_sigterm(self, *_: object) -> None:
+        """Stop at the next turn of the loop; while the engine trains (minutes), stop now."""
+        self._stop = True
+        if self._interruptible:
+            self._interruptible = False
+            raise StopRequested
+
     def _run_cycle(self, reason: str) -> None:
         self.cycle_started = time.monotonic()
         try:
@@ -355,13 +376,18 @@ class Learner:
             self.echo(f"learner: {evicted} users idle for over the horizon forgotten")
         categories = sorted(set(read_categories(self.settings).values()) | self._seen_categories())
         t_catalogue = time.monotonic()
+        self._interruptible = True
         try:
+            if self._stop:  # SIGTERM came just before the training started
+                raise StopRequested
             out, dsie_dir = self.engine.run(self.store, k, categories)
         except NotEnoughData as exc:
             self.metrics.postponed.inc()
             self.echo(f"learner: cycle {k} postponed: {exc}; waiting for more windows")
             self.trigger.reset(time.monotonic(), carry_open=reason != "windows")
             return
+        finally:
+            self._interruptible = False
         t_engine = time.monotonic()
         carry = reason != "windows"
         open_window = self.trigger.open_window if carry else None

@@ -37,7 +37,8 @@ def learner(until_cycle: int | None, exit_idle: float | None, profile: str | Non
     user groups and a new table version are published and offsets committed. Model sizes:
     --profile; a pretrained model: COEA_LEARNER_CHECKPOINT (a local folder); a GPU:
     COEA_LEARNER_DEVICE=cuda. A restart resumes
-    from the last complete cycle under COEA_ARTIFACTS_DIR/learner.
+    from the last complete cycle under COEA_ARTIFACTS_DIR/learner. SIGTERM or Ctrl-C
+    stops it; a cycle still training is abandoned and runs again at the next start.
     """
     from learners.engine import engine_config
     from learners.pco.config import DeviceUnavailable

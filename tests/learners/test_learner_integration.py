@@ -16,6 +16,7 @@ from table_topic import latest_values  # tests/support
 from coea.table import TableView
 from coea.table_io import read_table
 from coea.topics import ITEMS, NOVEL_CATEGORIES, TRAINING_WINDOWS, USER_GROUPS
+from learners import cycle_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -161,3 +162,33 @@ def test_learner_cycles_and_recovers_from_sigkill(
     users = {m.key.decode() for m in c}
     c.close()
     assert users == {tw.user_id for tw in records}
+
+
+def test_sigterm_during_a_cycle_stops_the_learner_within_30_s(
+    windows, kafka_env_factory, tmp_path, coea_bin
+):
+    """SIGTERM while cycle 1's models train: the learner abandons the cycle and exits 0 within
+    30 s, with nothing of the cycle on the table topic or in its artifacts."""
+    items, records = windows
+    env = kafka_env_factory(tmp_path / "t")
+    _produce(env, items, records)
+    log = tmp_path / "t.log"
+    proc = _start(coea_bin, env, log)
+    deadline = time.monotonic() + 600
+    while "learner: cycle 1 (" not in log.read_text():
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "cycle 1 never started"
+        time.sleep(0.2)
+    time.sleep(2.0)  # into the training (cycle 1 trains DSIE and the two LMs: minutes)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"learner still running 30 s after SIGTERM:\n{log.read_text()[-3000:]}")
+    text = log.read_text()
+    assert rc == 0, text[-3000:]
+    assert "SIGTERM during cycle 1's training" in text
+    assert "cycle 1 published" not in text
+    assert read_table(env.settings).version == 0
+    assert cycle_store.complete_cycles(env.settings.artifacts_dir / "learner") == []

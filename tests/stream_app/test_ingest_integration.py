@@ -284,6 +284,49 @@ def test_sigkill_mid_replay_recovers_to_the_uninterrupted_state(
         delete_topics(settings)
 
 
+def test_sigterm_mid_replay_stops_within_30_s_and_a_restart_completes_the_state(
+    kafka_env, ml100k, ml100k_run, tmp_path
+):
+    """SIGTERM to a worker that is still consuming: it exits 0 within 30 s; a worker started
+    again on the same data dir takes over and ends with the uninterrupted run's states."""
+    from stream_app.store import iter_users
+
+    settings = kafka_env.settings
+    env = {**kafka_env.env, **ML_ENV}
+    replay = start_replay(env, ml100k, tmp_path / "replay.log")
+    workers = []
+    try:
+        workers.append(Worker.start(env, tmp_path / "worker1.log"))
+        wait_for(
+            lambda: (workers[0].stats() or {}).get("applied", 0) >= 20_000,
+            240,
+            "the first worker to apply 20,000 events",
+        )
+        assert not events_consumed(settings)  # still consuming when stopped
+        assert workers[0].stop(timeout_s=30) == 0
+        assert workers[0].crashes() == []
+        workers.append(Worker.start(env, tmp_path / "worker2.log"))
+        assert replay.wait(timeout=300) == 0
+        wait_for(
+            lambda: events_consumed(settings),
+            240,
+            "the second worker to catch up",
+            1.0,
+            detail=workers[1].diagnosis,
+        )
+        assert workers[1].stop() == 0
+        states = {s.user_id: s for s in iter_users(settings)}
+        assert sorted(states) == sorted(ml100k_run.states)
+        differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
+        assert not differ, f"{len(differ)} users differ from the uninterrupted run: {differ[:5]}"
+    finally:
+        replay.kill()
+        for w in workers:
+            if w.alive():
+                w.kill()
+        delete_topics(settings)
+
+
 def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
     kafka_env, ml100k, ml100k_run, tmp_path
 ):
