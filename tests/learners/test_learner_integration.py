@@ -104,6 +104,15 @@ def _wait(proc: subprocess.Popen, log: Path, timeout: float) -> str:
     return text
 
 
+def _wait_for_line(proc: subprocess.Popen, log: Path, text: str, timeout: float = 600) -> None:
+    """Until the learner's log holds `text`; the learner must stay alive meanwhile."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{text!r} never logged"
+        time.sleep(0.2)
+
+
 def test_learner_cycles_and_recovers_from_sigkill(
     windows, kafka_env, kafka_env_factory, tmp_path, coea_bin
 ):
@@ -124,11 +133,7 @@ def test_learner_cycles_and_recovers_from_sigkill(
     watcher.start()
     log_b = tmp_path / "b.log"
     proc = _start(coea_bin, other, log_b)
-    deadline = time.monotonic() + 600
-    while "learner: cycle 2 (" not in log_b.read_text():
-        assert proc.poll() is None, log_b.read_text()[-3000:]
-        assert time.monotonic() < deadline, "cycle 2 never started"
-        time.sleep(0.2)
+    _wait_for_line(proc, log_b, "learner: cycle 2 (")
     time.sleep(1.0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -174,11 +179,7 @@ def test_sigterm_during_a_cycle_stops_the_learner_within_30_s(
     _produce(env, items, records)
     log = tmp_path / "t.log"
     proc = _start(coea_bin, env, log)
-    deadline = time.monotonic() + 600
-    while "learner: cycle 1 (" not in log.read_text():
-        assert proc.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, "cycle 1 never started"
-        time.sleep(0.2)
+    _wait_for_line(proc, log, "learner: cycle 1 (")
     time.sleep(2.0)  # into the training (cycle 1 trains DSIE and the two LMs: minutes)
     proc.send_signal(signal.SIGTERM)
     try:

@@ -261,13 +261,50 @@ def test_malformed_records_go_to_the_dlq_and_the_stream_keeps_flowing(kafka_env,
 # --- crash recovery ---------------------------------------------------------------------------
 
 
+def _wait_for_count(worker: Worker, field: str, n: int) -> None:
+    """Until the worker's /stats/ counter `field` ("applied" or "records") reaches n."""
+    wait_for(
+        lambda: (worker.stats() or {}).get(field, 0) >= n,
+        240,
+        f"{n:,} {field} on the worker",
+        detail=worker.diagnosis,
+    )
+
+
+def _clean_up(replay, workers: list[Worker], settings) -> None:
+    """Kill what still runs and remove the test's topics."""
+    replay.kill()
+    for w in workers:
+        if w.alive():
+            w.kill()
+    delete_topics(settings)
+
+
+def _catch_up_and_stop(worker: Worker, settings, what: str) -> None:
+    """Wait until `worker` has committed every events partition to its end, then stop it:
+    no crash in its log, exit 0 on SIGTERM."""
+    wait_for(lambda: events_consumed(settings), 300, what, 1.0, detail=worker.diagnosis)
+    assert worker.crashes() == []
+    assert worker.stop() == 0
+
+
+def _assert_states_equal_the_run(settings, ml100k_run) -> None:
+    """Every user's final state in the RocksDB under `settings.data_dir` equals the
+    uninterrupted single-worker run's, field by field."""
+    from stream_app.store import iter_users
+
+    states = {s.user_id: s for s in iter_users(settings)}
+    assert sorted(states) == sorted(ml100k_run.states)
+    differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
+    assert not differ, f"{len(differ)} users differ from the uninterrupted run: {differ[:5]}"
+
+
 def test_sigkill_mid_replay_recovers_to_the_uninterrupted_state(
     kafka_env, ml100k, ml100k_run, tmp_path
 ):
     """Kill -9 twice mid-replay: restart on the same RocksDB, then on an empty data dir (all
     from changelogs). The final states equal the uninterrupted run's, field by field."""
     from stream_app.config import datadir
-    from stream_app.store import iter_users
 
     settings = kafka_env.settings
     env = {**kafka_env.env, **ML_ENV}
@@ -276,46 +313,23 @@ def test_sigkill_mid_replay_recovers_to_the_uninterrupted_state(
     workers = []
     try:
         workers.append(Worker.start(env, tmp_path / "worker1.log"))
-        wait_for(
-            lambda: (workers[0].stats() or {}).get("applied", 0) >= 25_000,
-            240,
-            "the first worker to apply 25,000 events",
-        )
+        _wait_for_count(workers[0], "applied", 25_000)
         workers[0].kill()
         workers.append(Worker.start(env, tmp_path / "worker2.log"))
-        wait_for(
-            lambda: (workers[1].stats() or {}).get("records", 0) >= 30_000,
-            240,
-            "the second worker to process 30,000 records",
-        )
+        _wait_for_count(workers[1], "records", 30_000)
         workers[1].kill()
         shutil.rmtree(datadir(settings))
         workers.append(Worker.start(env, tmp_path / "worker3.log"))
         assert replay.wait(timeout=300) == 0, replay_log.read_text()
-        wait_for(
-            lambda: events_consumed(settings),
-            240,
-            "the third worker to catch up",
-            1.0,
-            detail=workers[2].diagnosis,
-        )
-        assert workers[2].crashes() == []
-        assert workers[2].stop() == 0
-        states = {s.user_id: s for s in iter_users(settings)}
-        assert sorted(states) == sorted(ml100k_run.states)
-        differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
-        assert not differ, f"{len(differ)} users differ from the uninterrupted run: {differ[:5]}"
+        _catch_up_and_stop(workers[2], settings, "the third worker to catch up")
+        _assert_states_equal_the_run(settings, ml100k_run)
         windows = {
             TrainingWindow.model_validate_json(v).model_dump_json()
             for _, v in read_topic(settings, TRAINING_WINDOWS.name(settings))
         }
         assert windows == {w.model_dump_json() for w in ml100k_run.windows}
     finally:
-        replay.kill()
-        for w in workers:
-            if w.alive():
-                w.kill()
-        delete_topics(settings)
+        _clean_up(replay, workers, settings)
 
 
 def test_sigterm_mid_replay_stops_within_30_s_and_a_restart_completes_the_state(
@@ -323,42 +337,22 @@ def test_sigterm_mid_replay_stops_within_30_s_and_a_restart_completes_the_state(
 ):
     """SIGTERM to a worker that is still consuming: it exits 0 within 30 s; a worker started
     again on the same data dir takes over and ends with the uninterrupted run's states."""
-    from stream_app.store import iter_users
-
     settings = kafka_env.settings
     env = {**kafka_env.env, **ML_ENV}
     replay = start_replay(env, ml100k, tmp_path / "replay.log")
     workers = []
     try:
         workers.append(Worker.start(env, tmp_path / "worker1.log"))
-        wait_for(
-            lambda: (workers[0].stats() or {}).get("applied", 0) >= 20_000,
-            240,
-            "the first worker to apply 20,000 events",
-        )
+        _wait_for_count(workers[0], "applied", 20_000)
         assert not events_consumed(settings)  # still consuming when stopped
         assert workers[0].stop(timeout_s=30) == 0
         assert workers[0].crashes() == []
         workers.append(Worker.start(env, tmp_path / "worker2.log"))
         assert replay.wait(timeout=300) == 0
-        wait_for(
-            lambda: events_consumed(settings),
-            240,
-            "the second worker to catch up",
-            1.0,
-            detail=workers[1].diagnosis,
-        )
-        assert workers[1].stop() == 0
-        states = {s.user_id: s for s in iter_users(settings)}
-        assert sorted(states) == sorted(ml100k_run.states)
-        differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
-        assert not differ, f"{len(differ)} users differ from the uninterrupted run: {differ[:5]}"
+        _catch_up_and_stop(workers[1], settings, "the second worker to catch up")
+        _assert_states_equal_the_run(settings, ml100k_run)
     finally:
-        replay.kill()
-        for w in workers:
-            if w.alive():
-                w.kill()
-        delete_topics(settings)
+        _clean_up(replay, workers, settings)
 
 
 def _training_set(windows: list[str]) -> dict:
@@ -382,7 +376,6 @@ def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
     windows as a set, and any window sent twice (events after the killed worker's last commit
     are processed again: at-least-once) is an exact copy."""
     from coea.settings import Settings
-    from stream_app.store import iter_users
 
     settings = kafka_env.settings
     env = {**kafka_env.env, **ML_ENV}
@@ -398,20 +391,10 @@ def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
 
     try:
         workers.append(Worker.start(worker_env("w1"), tmp_path / "worker1.log"))
-        wait_for(
-            lambda: (workers[0].stats() or {}).get("applied", 0) >= 20_000,
-            240,
-            "the first worker to apply 20,000 events",
-            detail=lambda: workers[0].diagnosis() + "\nreplay:\n" + replay_log.read_text()[-2000:],
-        )
+        _wait_for_count(workers[0], "applied", 20_000)
         workers.append(Worker.start(worker_env("w2"), tmp_path / "worker2.log"))
         # the join rebalances: the second worker processes records of partitions it now owns
-        wait_for(
-            lambda: (workers[1].stats() or {}).get("records", 0) >= 5_000,
-            240,
-            "the second worker to take partitions and process 5,000 records",
-            detail=workers[1].diagnosis,
-        )
+        _wait_for_count(workers[1], "records", 5_000)
         assert workers[0].alive() and workers[0].crashes() == []
         assert owned(workers[1]) and owned(workers[1]) <= {"0", "1", "2", "3"}
         # the first worker forgot what it no longer owns: no partition is reported by both
@@ -447,20 +430,9 @@ def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
 
         assert replay.wait(timeout=300) == 0, replay_log.read_text()
         wait_for(took_over, 180, "the remaining worker to take every partition", 1.0)
-        wait_for(
-            lambda: events_consumed(settings),
-            300,
-            "the remaining worker to catch up",
-            1.0,
-            detail=workers[1].diagnosis,
-        )
-        assert workers[1].crashes() == []
-        assert workers[1].stop() == 0
+        _catch_up_and_stop(workers[1], settings, "the remaining worker to catch up")
         survivor = Settings(**{**settings.model_dump(), "data_dir": tmp_path / "w2"})
-        states = {s.user_id: s for s in iter_users(survivor)}
-        assert sorted(states) == sorted(ml100k_run.states)
-        differ = [u for u, s in states.items() if s.to_dict() != ml100k_run.states[u].to_dict()]
-        assert not differ, f"{len(differ)} users differ from the single-worker run: {differ[:5]}"
+        _assert_states_equal_the_run(survivor, ml100k_run)
         sent = [
             TrainingWindow.model_validate_json(v).model_dump_json()
             for _, v in read_topic(settings, TRAINING_WINDOWS.name(settings))
@@ -473,8 +445,4 @@ def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
             [w.model_dump_json() for w in ml100k_run.windows]
         )
     finally:
-        replay.kill()
-        for w in workers:
-            if w.alive():
-                w.kill()
-        delete_topics(settings)
+        _clean_up(replay, workers, settings)
