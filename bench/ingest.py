@@ -6,11 +6,15 @@ In one run, on the same records:
 2. storage ceiling: rocksdict puts of the same records (one by one, and in write batches);
 3. the worker: the events are published first, then `coea worker` starts on them; its rate is
    records over the time between its first and its last processed record (from /stats/);
-4. for reference, the events agent's own logic (`IngestProcessor`) without Faust or Kafka.
+4. for reference, the events agent's own logic (`IngestProcessor`) without Faust or Kafka;
+5. with ``--workers 1,2,4``: for each count, fresh topics holding three copies of the
+   events (own user ids), then that many `coea worker` processes started together in one
+   group; the aggregate rate is timed from when every worker is processing to the last record.
 
 Writes bench/results/ingest.json and prints events/s, both ceilings, the worker/consume ratio
 (a line `ratio <number>`) and the load average it ran under.
-Usage: .venv/bin/python bench/ingest.py [--ml-100k DIR]   (needs `coea broker up`)
+Usage: .venv/bin/python bench/ingest.py [--ml-100k DIR] [--workers 1,2,4]
+       (needs `coea broker up`)
 """
 
 from __future__ import annotations
@@ -152,8 +156,9 @@ def worker_rate(env: dict[str, str], settings: Settings, log, total: int, folder
             return records >= total
 
         wait_for(done, 900, "the worker to process the replay", 0.2, detail=worker.diagnosis)
-        first = next(t for t, r in samples if r > 0)
+        first, first_records = next((t, r) for t, r in samples if r > 0)
         seconds = samples[-1][0] - first
+        timed = samples[-1][1] - first_records  # records processed between the two samples
         final = worker.stats()
         wait_for(lambda: events_consumed(settings), 60, "the final commit", 0.5)
         assert worker.stop() == 0 and not worker.crashes(), worker.diagnosis()
@@ -161,12 +166,88 @@ def worker_rate(env: dict[str, str], settings: Settings, log, total: int, folder
         if worker.alive():
             worker.kill()
     return {
-        "events_per_s": total / seconds,
+        "events_per_s": timed / seconds,
         "seconds": seconds,
         "records": total,
+        "records_timed": timed,
         "windows_emitted": final["windows_emitted"],
         "batches": final["batches"],
-        "note": "first-to-last processed record; /stats/ polled every 0.2 s",
+        "note": "records between the first /stats/ sample showing processed records and the "
+        "last, over the time between them (polled every 0.2 s)",
+    }
+
+
+def _copies(log, copies: int):
+    """ML-100K's events `copies` times over, each copy under its own user and event ids (so
+    the scale-out runs long enough to measure past the group's first rebalance)."""
+    for c in range(copies):
+        for event in ml_events(log):
+            yield event.model_copy(
+                update={"user_id": f"{event.user_id}.{c}", "event_id": f"{event.event_id}.{c}"}
+            )
+
+
+def scale_out(
+    env: dict[str, str], prefix: str, log, n_workers: int, folder: Path, copies: int = 3
+) -> dict:
+    """`n_workers` workers in one group on fresh topics holding `copies` x ML-100K: publish
+    first, start the workers together, and time the aggregate rate once every worker has
+    partitions (all of them processing) until the last record (/stats/, summed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run = f"{prefix}-x{n_workers}"
+    settings = Settings(topic_prefix=run, data_dir=folder / run)
+    create_topics(settings)
+    env = {**env, "COEA_TOPIC_PREFIX": run}
+    publisher = Publisher(settings)
+    publisher.send_items(ml_catalogue(log))
+    total = 0
+    for event in _copies(log, copies):
+        publisher.send_event(event)
+        total += 1
+    total += publisher.send_flush_markers()
+    publisher.close()
+    workers: list[Worker] = []
+    try:
+        launched = time.perf_counter()
+        with ThreadPoolExecutor(n_workers) as pool:
+            workers = list(
+                pool.map(
+                    lambda i: Worker.start(
+                        {**env, "COEA_DATA_DIR": str(folder / run / f"w{i}")},
+                        folder / f"{run}-w{i}.log",
+                    ),
+                    range(n_workers),
+                )
+            )
+        samples: list[tuple[float, list[int]]] = []
+
+        def done() -> bool:
+            counts = [(w.stats() or {}).get("records", 0) for w in workers]
+            samples.append((time.perf_counter(), counts))  # taken after the last answer
+            return sum(counts) >= total
+
+        wait_for(done, 900, f"{n_workers} workers to process the replay", 0.2)
+        t_all, n_all = next((t, sum(c)) for t, c in samples if all(c))
+        t_end, n_end = samples[-1][0], sum(samples[-1][1])
+        for w in workers:
+            assert w.stop() == 0 and not w.crashes(), w.diagnosis()
+    finally:
+        for w in workers:
+            if w.alive():
+                w.kill()
+        delete_topics(settings)
+    return {
+        "workers": n_workers,
+        "events_per_s": (n_end - n_all) / (t_end - t_all),
+        "seconds_all_processing": t_end - t_all,
+        "records_all_processing": n_end - n_all,
+        "wall_seconds_from_launch": t_end - launched,
+        "records": total,
+        "records_per_worker": samples[-1][1],
+        "note": f"{copies} x ML-100K published first; workers started together; rate over the "
+        "interval from the first /stats/ sample where every worker had processed records to "
+        "the last (polled every 0.2 s, summed over workers)",
     }
 
 
@@ -174,7 +255,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ml-100k", type=Path, default=DEFAULT_ML100K)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="Also run this many workers in one group, e.g. 1,2,4 (aggregate events/s each).",
+    )
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",") if n.strip()]
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -193,8 +280,10 @@ def main() -> None:
             storage = storage_ceiling([(v[:40], v) for _, v in records], folder)
             logic = logic_rate(records, settings.topic_partitions)
             worker = worker_rate(env, settings, log, len(records), folder)
+            scaled = [scale_out(env, prefix, log, n, folder) for n in counts]
         finally:
             delete_topics(settings)
+    consume = broker["consume_events_per_s"]
     result = {
         "dataset": "ml-100k",
         "events": len(records),
@@ -202,6 +291,10 @@ def main() -> None:
         "broker_ceiling": broker,
         "rocksdict_ceiling": storage,
         "worker_over_consume": worker["events_per_s"] / broker["consume_events_per_s"],
+        "scale_out": [
+            r | {"per_worker_over_consume": r["events_per_s"] / r["workers"] / consume}
+            for r in scaled
+        ],
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -225,6 +318,13 @@ def main() -> None:
     )
     print(f"agent logic only  {logic['events_per_s']:>10,.0f} events/s (no Faust, no Kafka)")
     print(f"worker / consume  {result['worker_over_consume']:>10.1%}   -> {args.out}")
+    for r in result["scale_out"]:
+        print(
+            f"{r['workers']} worker(s) in a group {r['events_per_s']:>8,.0f} events/s aggregate, "
+            f"{r['per_worker_over_consume']:.1%} of raw consume per worker "
+            f"(records per worker {r['records_per_worker']}, "
+            f"{r['wall_seconds_from_launch']:.1f}s from launch)"
+        )
     print(f"ratio {result['worker_over_consume']:.4f}")
     print(f"load average (1 min) {result['machine']['load_avg_1m']:.2f}")
 

@@ -19,7 +19,7 @@ echo "[test] ruff"
 .venv/bin/ruff check .
 echo "[test] pytest"
 set +e
-.venv/bin/python -m pytest --timeout=900 "$@"
+.venv/bin/python -m pytest --timeout=900 --durations=15 "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

@@ -87,6 +87,14 @@ class Worker:
         except OSError:
             return None
 
+    def ready(self) -> bool:
+        """GET /readyz answers 200: partitions assigned, their tables recovered, no rebalance."""
+        try:
+            with urllib.request.urlopen(self._request("/readyz"), timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
     def state(self, user_id: str) -> dict | None:
         try:
             with urllib.request.urlopen(self._request(f"/state/{user_id}/"), timeout=5) as r:
