@@ -153,6 +153,13 @@ class Settings(BaseSettings):
     # --- stream worker (coea worker) ----------------------------------------------------------
     worker_web_host: str = Field("127.0.0.1", description="Host of the worker's web views.")
     worker_web_port: int = Field(6066, description="Port of the worker's web views.")
+    worker_advertised_url: str | None = Field(
+        None,
+        description="URL other workers of the group use to reach this worker's web views (a "
+        "request for a user held by another worker is forwarded there). Default: "
+        "http://<worker_web_host>:<worker_web_port>, with the machine's host name in place "
+        "of an all-interfaces host (0.0.0.0, ::).",
+    )
     worker_batch_size: int = Field(1_000, description="Events the worker processes per batch.")
     worker_batch_wait_s: float = Field(0.05, description="Longest wait to fill a batch.")
     worker_session_timeout_s: float = Field(

@@ -3,6 +3,7 @@ the RocksDB tables with it while a worker runs)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,20 @@ def changelog_configs(settings: Settings) -> dict[str, str]:
     return {"min.insync.replicas": str(settings.topic_min_insync_replicas)}
 
 
+def advertised_url(settings: Settings) -> str:
+    """Where the other workers reach this one (Faust's canonical_url, used to forward a
+    request to the worker holding the user): `worker_advertised_url`, or the web host and
+    port, with the host name in place of an all-interfaces bind address."""
+    if settings.worker_advertised_url:
+        return settings.worker_advertised_url.rstrip("/")
+    host = settings.worker_web_host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{settings.worker_web_port}"
+
+
 def faust_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments of `faust.App` for these settings (credentials included)."""
     from coea.ops.logs import faust_logging_config, process_secrets
@@ -77,6 +92,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_host": settings.worker_web_host,
         "web_bind": settings.worker_web_host,
         "web_port": settings.worker_web_port,
+        "canonical_url": advertised_url(settings),
         "broker_session_timeout": session,
         "broker_heartbeat_interval": max(session / 4, 0.5),
         "broker_rebalance_timeout": max(session, 10.0),

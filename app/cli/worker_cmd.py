@@ -74,7 +74,7 @@ def _prepare(settings) -> None:
     from coea.admin import create_named_topics, create_topics
     from coea.broker import answers
     from coea.security import SecurityConfigError, api_token, bind_problem, client_security
-    from stream_app.config import worker_topics
+    from stream_app.config import advertised_url, worker_topics
 
     try:
         problem = bind_problem(settings.worker_web_host, api_token(settings))
@@ -94,7 +94,8 @@ def _prepare(settings) -> None:
     click.echo(
         f"coea worker: broker {settings.bootstrap_servers}, topics {settings.topic_prefix}.*, "
         f"data {settings.data_dir}, "
-        f"web http://{settings.worker_web_host}:{settings.worker_web_port}/, "
+        f"web http://{settings.worker_web_host}:{settings.worker_web_port}/ "
+        f"(advertised {advertised_url(settings)}), "
         f"filter_unit={settings.filter_unit}, tau={settings.tau}, windows={settings.window_mode}",
         err=True,
     )

@@ -100,3 +100,24 @@ def test_replication_settings(monkeypatch):
     monkeypatch.setenv("COEA_TOPIC_REPLICATION_FACTOR", "1")
     with pytest.raises(ValueError, match="topic_min_insync_replicas"):
         Settings()
+
+
+def test_the_advertised_url_is_where_other_workers_forward_requests(monkeypatch):
+    """Faust's canonical_url (where a request for another worker's user is forwarded):
+    the web host and port, the host name for an all-interfaces bind, or the setting."""
+    import socket
+
+    from stream_app.config import advertised_url, faust_options
+
+    monkeypatch.delenv("COEA_WORKER_ADVERTISED_URL", raising=False)
+    s = Settings(worker_web_host="127.0.0.1", worker_web_port=7001)
+    assert advertised_url(s) == "http://127.0.0.1:7001"
+    assert faust_options(s)["canonical_url"] == "http://127.0.0.1:7001"
+    s = Settings(worker_web_host="0.0.0.0", worker_web_port=7002)
+    assert advertised_url(s) == f"http://{socket.gethostname()}:7002"
+    s = Settings(worker_web_host="::", worker_web_port=7003)
+    assert advertised_url(s) == f"http://{socket.gethostname()}:7003"
+    s = Settings(worker_web_host="::1", worker_web_port=7004)
+    assert advertised_url(s) == "http://[::1]:7004"
+    monkeypatch.setenv("COEA_WORKER_ADVERTISED_URL", "http://worker-2.internal:6066/")
+    assert advertised_url(Settings(worker_web_host="0.0.0.0")) == "http://worker-2.internal:6066"
