@@ -446,3 +446,45 @@ def test_second_worker_joins_then_first_is_killed_state_equals_one_worker(
         )
     finally:
         _clean_up(replay, workers, settings)
+
+
+def test_the_idle_timer_alone_closes_an_open_window(kafka_env, ml100k, tmp_path):
+    """Events and no end marker: once a partition's open window has seen nothing for
+    `window_idle_flush_s`, the worker's timer sends a flush marker and the window closes,
+    so every user with events gets a training window."""
+    from kafka import KafkaProducer
+
+    from coea.data.events_io import ml_events
+    from coea.data.movielens import load_ml_100k
+
+    settings = kafka_env.settings
+    env = {**kafka_env.env, **ML_ENV, "COEA_WINDOW_IDLE_FLUSH_S": "2"}
+    events = list(ml_events(load_ml_100k(ml100k)))[:300]
+    worker = Worker.start(env, tmp_path / "worker.log")
+    try:
+        producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+        for event in events:
+            producer.send(EVENTS.name(settings), key=event.user_id.encode(), value=event.to_bytes())
+        producer.flush()
+        producer.close()
+        users = {e.user_id for e in events}
+        wait_for(
+            lambda: (
+                {
+                    TrainingWindow.model_validate_json(v).user_id
+                    for _, v in read_topic(settings, TRAINING_WINDOWS.name(settings))
+                }
+                >= users
+            ),
+            60,
+            "a training window for every user, closed by the idle timer",
+            detail=worker.diagnosis,
+        )
+        stats = worker.stats()
+        assert stats["flushes"] >= 1 and stats["applied"] == len(events)
+        assert worker.crashes() == []
+        assert worker.stop() == 0
+    finally:
+        if worker.alive():
+            worker.kill()
+        delete_topics(settings)
