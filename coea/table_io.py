@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from coea.security import kafka_python_options
 from coea.settings import Settings, get_settings
 from coea.table import TableView
+from coea.topic_io import read_to_end
 from coea.topics import NOVEL_CATEGORIES
 
 #: (topic, [(key, value)], partition or None): the records one transaction sends to a topic.
@@ -183,8 +184,6 @@ def read_table(settings: Settings | None = None, timeout_s: float = 30.0) -> Tab
     """
     settings = settings or get_settings()
     view = TableView()
-    from coea.topic_io import read_to_end
-
     topic = NOVEL_CATEGORIES.name(settings)
     for m in read_to_end(settings, topic, timeout_s, isolation_level="read_committed"):
         view.apply(m.key.decode(), m.value)
