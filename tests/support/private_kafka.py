@@ -4,6 +4,7 @@ one node, stop and start again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -121,5 +122,10 @@ def start_private_kafka(
         "COEA_ARTIFACTS_DIR": str(tmp / "artifacts"),
     }
     kafka = PrivateKafka(tmp / "kafka", brokers, env)
-    kafka.up()
+    try:
+        kafka.up()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            kafka.down()  # the nodes that did start must not outlive the test
+        raise
     return kafka
