@@ -200,7 +200,13 @@ def internal_min_isr(brokers: int) -> int:
 
 
 def _new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A random KRaft cluster id: 16 bytes, URL-safe base64 without padding, never starting
+    with '-' (the storage tool would read such an id as an option; Kafka's own random-uuid
+    draws again in that case too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _cluster_id(home: Path) -> str:
@@ -211,16 +217,14 @@ def _cluster_id(home: Path) -> str:
     return path.read_text().strip()
 
 
-def _format_storage(settings: Settings, paths: BrokerPaths, cluster_id: str | None = None) -> None:
+def _format_storage(settings: Settings, paths: BrokerPaths, cluster_id: str) -> None:
     if (paths.data / "meta.properties").exists():
         return
-    cluster_id = cluster_id or _new_cluster_id()
     cmd = _java(
         settings,
         "kafka.tools.StorageTool",
         "format",
-        "-t",
-        cluster_id,
+        f"--cluster-id={cluster_id}",
         "-c",
         str(paths.config),
         *_scram_users(settings, paths),
@@ -420,7 +424,7 @@ def up(
         d.mkdir(parents=True, exist_ok=True)
     if _pid(paths) is None:
         _render_config(settings, node, [node])
-        _format_storage(settings, paths)
+        _format_storage(settings, paths, _cluster_id(paths.home))
         pid = _start(settings, paths)
         echo(f"starting Kafka broker (pid {pid}) on {settings.bootstrap_servers}...")
     deadline = time.monotonic() + settings.kafka_start_timeout_s

@@ -27,6 +27,10 @@ def test_lifecycle_is_idempotent(tmp_path, broker, coea_bin):
         COEA_KAFKA_HOME=str(tmp_path / "kafka"),
         COEA_KAFKA_HEAP="256m",
     )
+    # A cluster id may start with '-' (URL-safe base64); the storage tool must not read it
+    # as an option.
+    (tmp_path / "kafka").mkdir()
+    (tmp_path / "kafka" / "cluster.id").write_text("-" + "A" * 21 + "\n")
     st = _coea(env, "broker", "status")
     assert st.returncode == 1 and "stopped" in st.stdout
     down = _coea(env, "broker", "down")
@@ -40,6 +44,8 @@ def test_lifecycle_is_idempotent(tmp_path, broker, coea_bin):
         again = _coea(env, "broker", "up")
         assert again.returncode == 0 and "already up" in again.stdout
         assert (tmp_path / "kafka" / "logs" / "server.log").is_file()
+        meta = (tmp_path / "kafka" / "kraft" / "meta.properties").read_text()
+        assert "cluster.id=-" + "A" * 21 in meta, meta
     finally:
         down = _coea(env, "broker", "down")
     assert down.returncode == 0 and "stopped (pid" in down.stdout
