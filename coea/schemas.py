@@ -39,6 +39,12 @@ class _EventBase(_Record):
     user_id: Id
     item_id: Id
     category: str | None = Field(None, description="Item category, if the producer knows it.")
+    categories: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        max_length=64,
+        description="Every category of an item that has several (`category` is the one its "
+        "sequences use); a click counts for each in the user's clicked categories.",
+    )
     ts: int = Field(ge=0, description="Event time in milliseconds since the Unix epoch.")
     value: float | None = Field(None, description="Rating, dwell time or order amount.")
     features: dict[str, FeatureValue] | None = Field(

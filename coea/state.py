@@ -12,6 +12,8 @@ The stream worker, the batch code and the tests fold events through the same rul
   ``long_cap``, keeping the most recent;
 - negatives = recently exposed-but-unclicked categories: an exposure appends its category (moved
   to the end if present), an engagement removes it; capped at ``negatives_cap``;
+- clicked categories = every category the user engaged with: c(item), and an item's other
+  categories when the event lists them (`categories`); what the exploration path never offers;
 - sparse features: the latest non-null values win (bounded number of keys);
 - an event id seen among the user's last ``dedup_horizon`` applied events is a duplicate and
   changes nothing.
@@ -89,6 +91,8 @@ class UserState:
     short: list[tuple[str, str]] = field(default_factory=list)  # I_short as (item, category)
     long_seen: list[tuple[str, str]] = field(default_factory=list)  # I_long distinct, unfiltered
     item_clicks: dict[str, int] = field(default_factory=dict)  # least recently clicked first
+    # clicks per c(item), least recently clicked first; an item's other categories are keys
+    # too (0 when never clicked as c(item)): the keys are the categories the user clicked
     category_clicks: dict[str, int] = field(default_factory=dict)
     negatives: list[str] = field(default_factory=list)  # oldest first
     features: dict[str, Any] = field(default_factory=dict)
@@ -254,8 +258,8 @@ def _remove(values: list[str], value: str) -> None:
         values.remove(value)
 
 
-def _bump(counts: dict[str, int], key: str) -> None:
-    counts[key] = counts.pop(key, 0) + 1  # re-insert: dict order is click recency
+def _bump(counts: dict[str, int], key: str, by: int = 1) -> None:
+    counts[key] = counts.pop(key, 0) + by  # re-insert: dict order is click recency
 
 
 def _evict(counts: dict[str, int], cap: int, protected: set[str]) -> None:
@@ -278,8 +282,16 @@ def _remember(state: UserState, event_id: str, horizon: int) -> bool:
     return True
 
 
-def _engage(state: UserState, item: str, category: str, params: StateParams) -> None:
+def _engage(
+    state: UserState, item: str, category: str, params: StateParams, also: Sequence[str] = ()
+) -> None:
+    """A click or order: `category` enters the sequences and leaves the negatives; every
+    category in `also` (the item's other categories) becomes a key of `category_clicks` with
+    no click added, so it counts as clicked while eq. 3's filter counts c(item) only."""
     _bump(state.item_clicks, item)
+    for other in also:
+        if other != category:
+            _bump(state.category_clicks, other, 0)
     _bump(state.category_clicks, category)
     state.short.append((item, category))
     if len(state.short) > params.short_k:
@@ -337,7 +349,7 @@ def update_state(
     if event.kind == "exposure":
         move_to_end(state.negatives, category, params.negatives_cap)
     else:
-        _engage(state, event.item_id, category, params)
+        _engage(state, event.item_id, category, params, event.categories or ())
     if event.kind == "order":
         state.orders += 1
         state.order_value += event.value or 0.0

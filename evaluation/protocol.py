@@ -59,8 +59,8 @@ class CategoryMap:
     @classmethod
     def from_items(cls, items: dict[str, ItemInfo], mode: str, all_genres: bool) -> CategoryMap:
         label = {i: info.category(mode) for i, info in items.items()}
-        if mode == "genre" and all_genres:
-            members = {i: info.genres for i, info in items.items()}
+        if all_genres:
+            members = {i: info.members(mode) for i, info in items.items()}
         else:
             members = {i: (c,) for i, c in label.items()}
         cats = sorted({c for cs in members.values() for c in cs} | set(label.values()))

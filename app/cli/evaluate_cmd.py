@@ -143,7 +143,7 @@ def _write_outputs(out: Path, results, meta: dict, sweep: dict | None) -> list[P
     "sasrec, bert4rec, unseen-popular, neighbour-unseen, hucb, explore, google-v1, coea, "
     "coea-no-long, coea-no-short, coea-no-rllm, coea-no-kl, coea-no-own-history, "
     "coea-no-history-mask, coea-no-debias, coea-no-history-steps, coea-no-group-lift, "
-    "coea-no-fill), 'all' "
+    "coea-no-fill, coea-first-category), 'all' "
     "(every method except coea-live) or 'cheap' "
     "(the popularity rows, SASRec, the two unseen-category paths, HUCB, EXPLORE). "
     "Default: all (cheap with --quick).",

@@ -41,7 +41,7 @@ def ml_events(
 ) -> Iterator[Event]:
     """The ratings of a MovieLens log as events, in the log's (time) order."""
     tag = log.name.replace("-", "")
-    categories = log.categories(category_mode)
+    categories, members = log.categories(category_mode), log.members(category_mode)
     seen_users: set[str] = set()
     for r in log.ratings:
         features = None
@@ -54,6 +54,7 @@ def ml_events(
             user_id=r.user_id,
             item_id=r.item_id,
             category=categories.get(r.item_id),
+            categories=list(cats) if len(cats := members.get(r.item_id, ())) > 1 else None,
             ts=r.ts,
             value=r.rating,
             features=features,

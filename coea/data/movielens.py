@@ -32,6 +32,11 @@ class ItemInfo:
             return "|".join(self.genres)
         raise ValueError(f"unknown category mode {mode!r}; expected one of {CATEGORY_MODES}")
 
+    def members(self, mode: str = "genre") -> tuple[str, ...]:
+        """Every category the item counts for: all its genres in genre mode (c(item), its
+        first genre, first), its genre combination in genre-combo mode."""
+        return self.genres if mode == "genre" else (self.category(mode),)
+
 
 @dataclass(frozen=True)
 class Rating:
@@ -69,6 +74,10 @@ class RatingLog:
     def categories(self, mode: str = "genre") -> dict[str, str]:
         """item_id -> c(item) under the given category mode."""
         return {i: info.category(mode) for i, info in self.items.items()}
+
+    def members(self, mode: str = "genre") -> dict[str, tuple[str, ...]]:
+        """item_id -> every category the item counts for (`ItemInfo.members`)."""
+        return {i: info.members(mode) for i, info in self.items.items()}
 
     def by_user(self) -> dict[str, list[Rating]]:
         """Each user's ratings in time order."""

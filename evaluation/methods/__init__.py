@@ -43,6 +43,7 @@ SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("coea-no-history-steps", "CoEA (w/o history steps)", OURS),
     MethodSpec("coea-no-group-lift", "CoEA (w/o group lift)", OURS),
     MethodSpec("coea-no-fill", "CoEA (w/o row fill)", OURS),
+    MethodSpec("coea-first-category", "CoEA (first category only)", OURS),
     MethodSpec("coea", "CoEA", OURS),
     MethodSpec("coea-live", "CoEA (live)", OURS),
 )
@@ -60,6 +61,7 @@ PCO_METHODS = (
     "coea-no-history-steps",
     "coea-no-group-lift",
     "coea-no-fill",
+    "coea-first-category",
 )
 CHEAP_METHODS = (
     "most-popular",

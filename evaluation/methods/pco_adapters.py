@@ -61,6 +61,9 @@ class PCOPlan:
     ablation: str  # learners.pco.config.ABLATIONS
     groups: bool  # fit DSIE and give contexts a group and profile
     periodic: bool  # run every PCO cycle on incremental data (False: aligned once)
+    # a click counts for every category of its item in the clicked categories the path
+    # excludes (the protocol's category sets, `CategoryMap.members`); False: c(item) only
+    all_categories: bool = True
 
 
 PLANS = {
@@ -76,6 +79,7 @@ PLANS = {
     "coea-no-history-steps": PCOPlan("no-history-steps", groups=True, periodic=True),
     "coea-no-group-lift": PCOPlan("no-group-lift", groups=True, periodic=True),
     "coea-no-fill": PCOPlan("no-fill", groups=True, periodic=True),
+    "coea-first-category": PCOPlan("none", groups=True, periodic=True, all_categories=False),
 }
 #: PCOConfig fields an override may set directly (sweeps and experiments).
 CONFIG_OVERRIDES = {
@@ -184,6 +188,7 @@ class PCOMethod(ExplorationMethod):
             tau=self._tau(),
             until_ts=until_ts,
             windows=windows,
+            members=self.train.cmap.members if self.plan.all_categories else {},
         )
 
     # ---- fitting ------------------------------------------------------------------------
@@ -203,6 +208,7 @@ class PCOMethod(ExplorationMethod):
             seed,
             "cycle0",
             self.plan.groups,
+            self.plan.all_categories,
             cfg.use_long_term,
             cfg.use_short_term,
             cfg.n_long_categories,
@@ -233,7 +239,7 @@ class PCOMethod(ExplorationMethod):
             )
         ctx = {
             t: self.cache.get(
-                self._key(seed, "ctx", self.plan.groups, t),
+                self._key(seed, "ctx", self.plan.groups, self.plan.all_categories, t),
                 lambda k=k, t=t: self._contexts(log, t, times[: k + 1]),
             )
             for k, t in enumerate(times)

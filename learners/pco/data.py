@@ -237,6 +237,7 @@ def contexts_from_log(
     dsie_short_k: int | None = None,
     windows: Sequence[int] | None = None,
     long_cap: int = 200,
+    members: Mapping[str, Sequence[str]] | None = None,
 ) -> list[UserContext]:
     """One `UserContext` per user of a MovieLens `RatingLog` (coea.data.sequences rules).
 
@@ -255,6 +256,9 @@ def contexts_from_log(
             `negatives` follow the learner's per-window rule (`window_negatives`) and
             `long_categories` are the categories of the filtered I'_long (tau), its last
             `long_cap` items, as the stream state keeps it.
+        members: item -> every category it counts for in `clicked_categories` (default:
+            `log.members(mode)`, all of a movie's genres in genre mode, as the replayed
+            events carry them in `categories`); `{}`: each item's c(item) only.
 
     Without `windows`: `negatives` are the categories of the user's exposures since the start
     of the short window (all exposures if none), minus every category the user clicked, and
@@ -270,6 +274,7 @@ def contexts_from_log(
     else:
         groups = _groups(histories, dsie)
     cats, by_user = log.categories(mode), log.by_user()
+    members = log.members(mode) if members is None else members
     out = []
     for h in histories:
         ratings = by_user.get(h.user_id, [])
@@ -287,7 +292,7 @@ def contexts_from_log(
                 short_seq=list(h.short_categories),
                 negatives=negatives,
                 long_categories=long_cats,
-                clicked_categories=_clicked(ratings, cats, click_threshold),
+                clicked_categories=_clicked(ratings, cats, members, click_threshold),
             )
         )
     return out
@@ -345,11 +350,17 @@ def _offline_feedback(
     return [c for c in negatives if c not in clicked], long_cats
 
 
-def _clicked(ratings, cats, click_threshold: float) -> list[str]:
-    """Every category of the user's clicks, in order of first click: the same set as the stream
-    state's per-category click counters (`coea.state.UserState.category_clicks`, whose order
-    is click recency); both serve as a set, the categories a user is never offered."""
-    clicked = (cats.get(r.item_id, "unknown") for r in ratings if r.is_click(click_threshold))
+def _clicked(ratings, cats, members, click_threshold: float) -> list[str]:
+    """Every category of the user's clicks (c(item) and the item's other `members`), in order
+    of first click: the same set as the stream state's per-category click counters
+    (`coea.state.UserState.category_clicks`, whose order is click recency); both serve as a
+    set, the categories a user is never offered."""
+    clicked = (
+        c
+        for r in ratings
+        if r.is_click(click_threshold)
+        for c in (cats.get(r.item_id, "unknown"), *members.get(r.item_id, ()))
+    )
     return list(dict.fromkeys(clicked))
 
 

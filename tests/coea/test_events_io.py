@@ -37,6 +37,14 @@ def test_ratings_become_clicks_or_exposures_with_deterministic_ids():
     ]
 
 
+def test_genre_events_carry_every_genre_of_a_movie_with_several():
+    genre = list(ml_events(small_log(), category_mode="genre"))
+    assert genre[0].category == "Drama" and genre[0].categories == ["Drama", "War"]
+    assert genre[1].category == "Comedy" and genre[1].categories is None  # one genre
+    combo = list(ml_events(small_log(), category_mode="genre-combo"))
+    assert combo[0].categories is None
+
+
 def test_catalogue_records():
     items = {r.item_id: r for r in ml_catalogue(small_log(), "genre")}
     assert items["1"].category == "Drama" and items["1"].categories == ["Drama", "War"]

@@ -44,6 +44,8 @@ def test_valid_event_decodes_to_its_kind():
         (_event(user_id=None), "user_id:"),
         (_event(surprise=1), "surprise:"),
         (_event(features={"a": [1, 2]}), "features.a"),
+        (_event(categories=["Drama", ""]), "categories.1"),
+        (_event(categories="Drama"), "categories:"),
         (_event(item_id="x" * 20_000), "oversized payload"),
     ],
 )

@@ -83,6 +83,20 @@ def test_negatives_exposed_not_clicked_move_to_end_and_clicks_remove():
     assert fold(events).negatives == ["a", "c"]
 
 
+def test_a_click_counts_for_every_category_of_its_item():
+    events = [
+        ev(0, "exposure", "i1", "romance"),
+        ev(1, "click", "i2", "action", categories=["action", "romance"]),
+        ev(2, "exposure", "i3", "horror", categories=["horror", "scifi"]),
+    ]
+    state = fold(events)
+    assert state.short_categories() == ["action"]  # sequences keep the item's category
+    assert state.category_clicks == {"romance": 0, "action": 1}  # eq. 3 counts c(item) only
+    assert state.negatives == ["romance", "horror"]  # negatives follow c(item) only
+    window = to_training_window(state, StateParams(), 0, 0, 2)
+    assert set(window.clicked_categories) == {"action", "romance"}
+
+
 def test_negatives_cap_keeps_most_recent():
     events = [ev(i, "exposure", f"i{i}", f"c{i}") for i in range(10)]
     assert fold(events, negatives_cap=3).negatives == ["c7", "c8", "c9"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -182,8 +183,24 @@ def test_ml100k_contexts_are_pinned(ml100k):
 
     log = load_ml_100k(ml100k)
     ends = [log.ratings[len(log.ratings) * k // 3].ts for k in (1, 2)]
-    assert digest(contexts_from_log(log, mode="genre")) == "6d7c9c3cc575394e"
-    assert digest(contexts_from_log(log, mode="genre", windows=ends)) == "4d54ad4f40afcb3d"
+    # Each click counted for its movie's first genre only: the contexts as first pinned.
+    assert digest(contexts_from_log(log, mode="genre", members={})) == "6d7c9c3cc575394e"
+    first = contexts_from_log(log, mode="genre", windows=ends, members={})
+    assert digest(first) == "4d54ad4f40afcb3d"
+    # Counted for every genre of the movie (the default): only the clicked categories grow.
+    every = contexts_from_log(log, mode="genre", windows=ends)
+    assert [replace(c, clicked_categories=()) for c in every] == [
+        replace(c, clicked_categories=()) for c in first
+    ]
+    assert all(
+        set(a.clicked_categories) > set(b.clicked_categories)
+        or set(a.clicked_categories) == set(b.clicked_categories)
+        for a, b in zip(every, first, strict=True)
+    )
+    assert sum(len(c.clicked_categories) for c in every) > sum(
+        len(c.clicked_categories) for c in first
+    )
+    assert digest(contexts_from_log(log, mode="genre")) == "a96b1fc6ac454b53"
     assert digest(contexts_from_log(log, mode="genre-combo", windows=ends)) == "dba6e7b53479a1ab"
 
 
@@ -220,3 +237,22 @@ def test_history_switches_add_every_change_of_category_and_all_carry_the_trigger
     assert len(examples) == 6 and all(e["prompt"].endswith("<novel>") for e in examples)
     with pytest.raises(ValueError):
         discoveries(ctx, source="everything")
+
+
+def test_clicked_categories_count_every_category_of_a_clicked_item():
+    items = {
+        "a": ItemInfo("a", "ta", ("Action", "Romance")),
+        "b": ItemInfo("b", "tb", ("Drama",)),
+        "c": ItemInfo("c", "tc", ("Horror", "Sci-Fi")),
+    }
+    ratings = [Rating("1", "a", 5, 1), Rating("1", "b", 4, 2), Rating("1", "c", 1, 3)]
+    log = RatingLog("tiny", ratings, items)
+    (ctx,) = contexts_from_log(log, mode="genre", short_k=3)
+    assert ctx.short_seq == ["Action", "Drama"]
+    # Romance came with a clicked movie; Horror and Sci-Fi only with an exposure.
+    assert list(ctx.clicked_categories) == ["Action", "Romance", "Drama"]
+    assert "Romance" in ctx.history and "Sci-Fi" not in ctx.history
+    (first,) = contexts_from_log(log, mode="genre", short_k=3, members={})
+    assert list(first.clicked_categories) == ["Action", "Drama"]
+    (combo,) = contexts_from_log(log, mode="genre-combo", short_k=3)
+    assert list(combo.clicked_categories) == ["Action|Romance", "Drama"]
