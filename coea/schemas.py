@@ -7,6 +7,7 @@ Schemas. Validation errors name the offending field (pydantic's `loc`), see `des
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from typing import Annotated, Literal, Union
@@ -78,6 +79,25 @@ class ItemRecord(_Record):
     category: str = Field(min_length=1, description="The item's category c(item).")
     categories: list[str] = Field(default_factory=list, description="All categories, if several.")
     title: str | None = None
+
+    def all_categories(self) -> tuple[str, ...]:
+        """`category` first, then the item's other categories, each once."""
+        return tuple(dict.fromkeys([self.category, *self.categories]))
+
+    def table_value(self) -> bytes:
+        """The worker's item-table value: `all_categories()` as a JSON array."""
+        return json.dumps(self.all_categories()).encode()
+
+
+def item_table_categories(raw: bytes) -> tuple[str, ...]:
+    """An item-table value back as (c(item), other categories...); a value written as the
+    bare category (tables from before the array) reads as that one category."""
+    if raw[:1] == b"[":
+        with contextlib.suppress(ValueError):
+            cats = json.loads(raw)
+            if isinstance(cats, list) and cats and all(isinstance(c, str) for c in cats):
+                return tuple(cats)
+    return (raw.decode(),)
 
 
 class DeadLetter(_Record):

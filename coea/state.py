@@ -325,7 +325,12 @@ def _update_window(state: UserState, event: Event, category: str, window_id: int
 
 
 def update_state(
-    state: UserState, event: Event, category: str, params: StateParams, window_id: int | None = None
+    state: UserState,
+    event: Event,
+    category: str,
+    params: StateParams,
+    window_id: int | None = None,
+    also: Sequence[str] | None = None,
 ) -> bool:
     """Apply one event IN PLACE; returns False (and changes nothing) for a duplicate id.
 
@@ -335,6 +340,7 @@ def update_state(
         category: c(event.item_id), resolved by the caller.
         params: caps and thresholds.
         window_id: the training window the event falls in (None: no window bookkeeping).
+        also: the item's other categories, clicked with it (None: the event's `categories`).
     """
     if not _remember(state, event.event_id, params.dedup_horizon):
         return False
@@ -349,7 +355,8 @@ def update_state(
     if event.kind == "exposure":
         move_to_end(state.negatives, category, params.negatives_cap)
     else:
-        _engage(state, event.item_id, category, params, event.categories or ())
+        others = event.categories if also is None else also
+        _engage(state, event.item_id, category, params, others or ())
     if event.kind == "order":
         state.orders += 1
         state.order_value += event.value or 0.0

@@ -3,17 +3,17 @@
 For each record, in order: a flush marker closes its partition's open window; anything else is
 decoded and validated (failures, and event times too far ahead of the worker's clock, become
 dead letters with a reason), its category resolved (event field, else the catalogue, else a
-dead letter "unknown item"), its partition's window clock advanced (closing the previous
-window emits one TrainingWindow per active user), and the user's state updated through
-`coea.state.update_state`. The agent then writes the changed states and clocks (one table
-write per user per batch) and sends dead letters and windows.
+dead letter "unknown item"; the item's other categories likewise), its partition's window
+clock advanced (closing the previous window emits one TrainingWindow per active user), and
+the user's state updated through `coea.state.update_state`. The agent then writes the changed
+states and clocks (one table write per user per batch) and sends dead letters and windows.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,17 +44,20 @@ class StateReader(Protocol):
 
     def partition(self, partition: int, ctx: Any) -> bytes | None: ...
 
-    def category(self, item_id: str) -> str | None: ...
+    def categories(self, item_id: str) -> tuple[str, ...]:
+        """The catalogue's categories of the item, c(item) first; () when unknown."""
+        ...
 
 
 class MemoryTables:
     """A `StateReader` over dicts that takes back each batch's writes (`write`): the events
     agent's tables without Faust, for tests and the logic-only benchmark."""
 
-    def __init__(self, items: dict[str, str] | None = None) -> None:
+    def __init__(self, items: Mapping[str, str | Sequence[str]] | None = None) -> None:
+        """`items`: item -> its category, or its categories with c(item) first."""
         self.users: dict[str, bytes] = {}
         self.clocks: dict[int, bytes] = {}
-        self.items = dict(items or {})
+        self.items = {i: (c,) if isinstance(c, str) else tuple(c) for i, c in (items or {}).items()}
 
     def user(self, user_id: str, ctx: Any) -> bytes | None:
         return self.users.get(user_id)
@@ -62,8 +65,8 @@ class MemoryTables:
     def partition(self, partition: int, ctx: Any) -> bytes | None:
         return self.clocks.get(partition)
 
-    def category(self, item_id: str) -> str | None:
-        return self.items.get(item_id)
+    def categories(self, item_id: str) -> tuple[str, ...]:
+        return self.items.get(item_id, ())
 
     def write(self, result: BatchResult) -> None:
         for user_id, (state, _) in result.users.items():
@@ -159,7 +162,10 @@ class _Batch:
                 "(events must be keyed by user_id)",
             )
             return
-        category = event.category or self.reader.category(event.item_id)
+        category, also = event.category, event.categories
+        if not category:
+            known = self.reader.categories(event.item_id)
+            category, also = (known[0] if known else None), also or known
         if not category:
             self.dead_letter(
                 rec,
@@ -167,16 +173,16 @@ class _Batch:
                 "event, none in the item catalogue)",
             )
             return
-        self.apply(rec, event, category)
+        self.apply(rec, event, category, also or ())
 
-    def apply(self, rec: RawRecord, event: Event, category: str) -> None:
+    def apply(self, rec: RawRecord, event: Event, category: str, also: Sequence[str]) -> None:
         pw = self.clock_of(rec)
         window_id = self.proc.clock.window_for(pw, event.ts)
         if pw.window_id is not None and window_id != pw.window_id:
             self.close(pw, rec)
         pw.window_id = window_id
         state = self.state_of(event.user_id, rec)
-        if update_state(state, event, category, self.proc.params, window_id):
+        if update_state(state, event, category, self.proc.params, window_id, also):
             self.proc.clock.observe(pw, event.ts)
             self.result.applied += 1
         else:

@@ -1,4 +1,5 @@
-"""The items agent: the catalogue topic -> the global item -> category table."""
+"""The items agent: the catalogue topic -> the global item -> categories table (c(item)
+first, `ItemRecord.table_value`)."""
 
 from __future__ import annotations
 
@@ -34,4 +35,4 @@ async def catalogue(stream: Any) -> None:
             )
             await dlq_topic.send(key=msg.key, value=letter.to_bytes())
             continue
-        items_table[item.item_id.encode()] = item.category.encode()
+        items_table[item.item_id.encode()] = item.table_value()

@@ -8,6 +8,7 @@ from typing import Any
 
 from faust.types import TP
 
+from coea.schemas import item_table_categories
 from coea.state import StateParams
 from stream_app.app import app, settings
 from stream_app.commits import install as install_ledger_commits
@@ -42,9 +43,9 @@ class TableReader:
         with event_context(ctx):
             return clocks_table.get(f"p{partition}".encode())
 
-    def category(self, item_id: str) -> str | None:
+    def categories(self, item_id: str) -> tuple[str, ...]:
         raw = items_table.get(item_id.encode())
-        return raw.decode() if raw else None
+        return item_table_categories(raw) if raw else ()
 
 
 def to_record(event: Any) -> RawRecord:

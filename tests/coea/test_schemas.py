@@ -83,6 +83,16 @@ def test_table_records_are_discriminated():
             assert TABLE_ADAPTER.validate_json(record.to_bytes()) == record
 
 
+def test_item_table_value_round_trips_with_c_item_first():
+    from coea.schemas import ItemRecord, item_table_categories
+
+    item = ItemRecord(item_id="i", category="War", categories=["Drama", "War"])
+    assert item.all_categories() == ("War", "Drama")
+    assert item_table_categories(item.table_value()) == ("War", "Drama")
+    assert item_table_categories(b"Drama") == ("Drama",)  # a bare category
+    assert item_table_categories(b"[not json") == ("[not json",)
+
+
 def test_dead_letter_keeps_original_bytes():
     raw = b"\xff\x00 not utf8"
     dl = DeadLetter.of(raw, "bad JSON", "coea.events", 1)

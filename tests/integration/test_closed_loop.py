@@ -104,7 +104,13 @@ def test_replay_learn_publish_serve(kafka_env, ml100k, tmp_path):
 
         from coea.data.movielens import load_ml_100k
 
-        catalogue = set(load_ml_100k(ml100k).categories("genre").values())
+        ml = load_ml_100k(ml100k)
+        catalogue = set(ml.categories("genre").values())
+        genres = ml.members("genre")
+        clicked_genres: dict[str, set[str]] = {}  # every genre of every clicked movie
+        for r in ml.ratings:
+            if r.is_click(4.0):
+                clicked_genres.setdefault(r.user_id, set()).update(genres[r.item_id])
         wait_for(
             lambda: _get(worker.port, "/v1/novel-categories/1")[1].get("version") == 2,
             120,
@@ -123,6 +129,7 @@ def test_replay_learn_publish_serve(kafka_env, ml100k, tmp_path):
             answered += bool(cats)
             assert set(cats) <= catalogue
             clicked = state["clicked_categories"]
+            assert set(clicked) == clicked_genres.get(uid, set()), uid
             assert not set(cats) & (set(state["short_set"]) | set(clicked)), (uid, cats)
             assert ans["short_set"] == state["short_set"]
             assert cats == expected(table, ans["group"], ans["short_set"], clicked), uid

@@ -94,6 +94,18 @@ def test_category_from_catalogue_when_event_has_none():
     assert UserState.from_json(tables.users["u1"]).short_categories() == ["jazz"]
 
 
+def test_other_categories_from_the_event_or_the_catalogue_count_as_clicked():
+    tables = MemoryTables(items={"i9": ["jazz", "soul", "jazz"], "i8": "rock"})
+    own = ClickEvent(
+        event_id="e1", user_id="u1", item_id="i8", category="pop", categories=["pop", "funk"], ts=1
+    )
+    run(make(), tables, [rec(click(0, item="i9", cat=None)), rec(own, offset=1)])
+    state = UserState.from_json(tables.users["u1"])
+    assert state.short_categories() == ["jazz", "pop"]  # c(item) in the sequences
+    # The catalogue's other categories when the event names none, the event's own otherwise.
+    assert state.category_clicks == {"jazz": 1, "soul": 0, "funk": 0, "pop": 1}
+
+
 def test_redelivered_batch_is_counted_once():
     tables, proc = MemoryTables(), make()
     batch = [rec(click(n, cat=f"c{n}"), offset=n) for n in range(5)]
