@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,11 +37,17 @@ FLUSH_VALUE = b'{"control": "flush"}'
 
 
 def ml_events(
-    log: RatingLog, click_threshold: float = 4.0, category_mode: str = "genre"
+    log: RatingLog,
+    click_threshold: float = 4.0,
+    category_mode: str = "genre",
+    members: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[Event]:
-    """The ratings of a MovieLens log as events, in the log's (time) order."""
+    """The ratings of a MovieLens log as events, in the log's (time) order; an event of a
+    movie with several `members` (default: `RatingLog.members`, all its genres in genre mode)
+    lists them in `categories`."""
     tag = log.name.replace("-", "")
-    categories, members = log.categories(category_mode), log.members(category_mode)
+    categories = log.categories(category_mode)
+    members = log.members(category_mode) if members is None else members
     seen_users: set[str] = set()
     for r in log.ratings:
         features = None

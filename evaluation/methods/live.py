@@ -107,7 +107,9 @@ class LiveCoEA(ExplorationMethod):
 
         log = train_log(train)
         times = cutoffs(log, self.rounds)
-        events = list(ml_events(log, train.config.click_threshold, train.cmap.mode))
+        events = list(
+            ml_events(log, train.config.click_threshold, train.cmap.mode, train.cmap.members)
+        )
         chunks = chunks_at(events, times)
         cycles = len(chunks)
         run = time.strftime("%Y%m%d%H%M%S")

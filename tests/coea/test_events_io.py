@@ -43,6 +43,8 @@ def test_genre_events_carry_every_genre_of_a_movie_with_several():
     assert genre[1].category == "Comedy" and genre[1].categories is None  # one genre
     combo = list(ml_events(small_log(), category_mode="genre-combo"))
     assert combo[0].categories is None
+    first_only = list(ml_events(small_log(), category_mode="genre", members={}))
+    assert first_only[0].category == "Drama" and first_only[0].categories is None
 
 
 def test_catalogue_records():
