@@ -75,7 +75,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     histories = ml_user_sequences(load_ml_100k(args.path))
-    users = [UserSequence(h.user_id, h.long_items, h.features) for h in histories]
+    users = [UserSequence.of(h) for h in histories]
     result: dict = {
         "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),

@@ -40,7 +40,7 @@ def load_users(dataset: str, path: str | None, data: dict):
     histories = ml_user_sequences(
         log, data["tau"], data["click_threshold"], data["short_k"], data["mode"]
     )
-    users = [UserSequence(h.user_id, h.long_items, h.features) for h in histories]
+    users = [UserSequence.of(h) for h in histories]
     return users, log.categories(data["mode"]), None
 
 

@@ -67,10 +67,6 @@ class CycleOutput:
     default_group: int
 
 
-def to_user_sequence(u: UserRecord) -> UserSequence:
-    return UserSequence(u.user_id, list(u.long_items), dict(u.features))
-
-
 class CycleEngine:
     """Holds the fitted DSIE and PCO models between cycles (and reloads them after a restart)."""
 
@@ -102,7 +98,7 @@ class CycleEngine:
         """CSIDs for users (incremental assignment to the nearest group between refits)."""
         if self.dsie is None or not users:
             return []
-        return self.dsie.assign([to_user_sequence(u) for u in users])
+        return self.dsie.assign([UserSequence.of(u) for u in users])
 
     # ---- one cycle ---------------------------------------------------------------------
     def run(
@@ -127,7 +123,7 @@ class CycleEngine:
                     f"DSIE needs {cfg.min_warm_users}"
                 )
             self.dsie = DSIE.fit(
-                [to_user_sequence(u) for u in users], item_cats, cfg.dsie, progress=False
+                [UserSequence.of(u) for u in users], item_cats, cfg.dsie, progress=False
             )
             self.dsie.save(dsie_dir)
             self._dsie_dir = dsie_dir

@@ -59,6 +59,12 @@ class UserSequence:
     long_items: list[str]  # I'_long, oldest first (already filtered by the caller)
     features: dict[str, str | int | float | bool] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, user) -> UserSequence:
+        """What DSIE reads of any per-user record with `user_id`, `long_items` and `features`
+        (`coea.data.sequences.UserHistory`, the learner's user record), copied."""
+        return cls(user.user_id, list(user.long_items), dict(user.features))
+
 
 @dataclass(frozen=True)
 class GroupAssignment:

@@ -169,7 +169,7 @@ class PCOMethod(ExplorationMethod):
         hist = ml_user_sequences(
             log, self._tau(), tcfg.click_threshold, tcfg.short_k, self.train.cmap.mode
         )
-        users = [UserSequence(h.user_id, h.long_items, h.features) for h in hist]
+        users = [UserSequence.of(h) for h in hist]
         return DSIE.fit(users, log.categories(self.train.cmap.mode), cfg, progress=False)
 
     def _tau(self) -> int:

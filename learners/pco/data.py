@@ -369,7 +369,7 @@ def _groups(histories, dsie) -> dict[str, tuple[int, str]]:
         return {}
     from models.dsie import UserSequence
 
-    users = [UserSequence(h.user_id, h.long_items, h.features) for h in histories]
+    users = [UserSequence.of(h) for h in histories]
     out = {}
     for a in dsie.assign(users):
         profile = dsie.profiles.get(a.group)

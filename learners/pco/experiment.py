@@ -111,7 +111,7 @@ def fit_or_load_dsie(
     if artifact:
         return DSIE.load(artifact)
     hist = ml_user_sequences(log, tau, 4.0, short_k, mode)
-    users = [UserSequence(h.user_id, h.long_items, h.features) for h in hist]
+    users = [UserSequence.of(h) for h in hist]
     cfg = DSIEConfig.tiny(n_groups=n_groups) if tiny else DSIEConfig(n_groups=n_groups)
     return DSIE.fit(users, log.categories(mode), cfg, progress=progress)
 

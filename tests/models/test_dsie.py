@@ -104,3 +104,14 @@ def test_fit_fails_early_on_a_bad_llm_path_and_without_warm_users(planted, tmp_p
     cold = [replace(u, long_items=u.long_items[:1]) for u in planted.users[:10]]
     with pytest.raises(ValueError, match="long-term items"):
         DSIE.fit(cold, planted.item_categories, DSIEConfig.tiny(), progress=False)
+
+
+def test_user_sequence_of_a_history_copies_what_dsie_reads():
+    from coea.data.sequences import UserHistory
+
+    hist = UserHistory("u1", ["i1", "i2"], ["a"], {"age": 30}, ["i3"])
+    seq = UserSequence.of(hist)
+    assert seq == UserSequence("u1", ["i1", "i2"], {"age": 30})
+    hist.long_items.append("i9")
+    hist.features["age"] = 31
+    assert seq.long_items == ["i1", "i2"] and seq.features == {"age": 30}
